@@ -1,0 +1,205 @@
+#include "app/app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <mutex>
+#include <thread>
+
+#include "app/ops_routes.hpp"
+#include "app/web_routes.hpp"
+#include "http/middleware.hpp"
+#include "http/server.hpp"
+#include "store/store.hpp"
+#include "util/crypto.hpp"
+#include "util/log.hpp"
+#include "util/worker_pool.hpp"
+
+namespace atelier::app {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+// Worker threads for database calls: one per pooled connection.
+constexpr int kDbConnections = 16;
+constexpr std::size_t kDbQueue = 8192;
+}  // namespace
+
+class App::Impl {
+ public:
+  explicit Impl(config::Config config)
+      : config_(std::move(config)),
+        ioc_(static_cast<int>(config_.threads)),
+        work_(asio::make_work_guard(ioc_)),
+        observer_(metrics_) {}
+
+  ~Impl() {
+    if (!threads_.empty()) {
+      requestShutdown();
+      wait();
+    }
+  }
+
+  Result<void> start() {
+    initCrypto();
+    store::StoreOptions storeOptions;
+    storeOptions.poolSize = kDbConnections;
+    auto opened = store::openStore(config_.databaseUrl, storeOptions);
+    if (!opened) return std::move(opened).error();
+    store_ = std::move(opened).value();
+    auto applied = store_->migrate();
+    if (!applied) return std::move(applied).error();
+    if (*applied > 0) spdlog::info("applied {} migration(s) to the {} database", *applied, store_->dialect());
+    dbPool_ = std::make_unique<WorkerPool>("db", kDbConnections, kDbQueue);
+
+    registerRoutes();
+
+    http::ServerOptions serverOptions;
+    serverOptions.host = config_.host;
+    serverOptions.port = config_.port;
+    serverOptions.trustProxy = config_.trustProxy;
+    std::vector<http::Middleware> chain{
+        http::exceptionGuard(),
+        http::cors(config_.corsOrigins),
+        http::rateLimit(std::make_shared<http::RateLimiter>(config_.rateLimitRequestsPerMinute)),
+    };
+    server_ = std::make_unique<http::Server>(ioc_, serverOptions, router_, std::move(chain), observer_);
+    if (auto listening = server_->listen(); !listening) return std::move(listening).error();
+    server_->start();
+
+    threads_.reserve(config_.threads);
+    for (unsigned i = 0; i < config_.threads; ++i) {
+      threads_.emplace_back([this] { ioc_.run(); });
+    }
+    spdlog::info("atelier {} listening on http://{}:{} ({} database, {} I/O threads)", ATELIER_VERSION,
+                 config_.host, server_->port(), store_->dialect(), config_.threads);
+    return {};
+  }
+
+  void handleSignals() {
+    signals_ = std::make_unique<asio::signal_set>(ioc_, SIGINT, SIGTERM);
+    signals_->async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      requestShutdown();
+    });
+  }
+
+  std::uint16_t port() const { return server_ ? server_->port() : 0; }
+
+  void requestShutdown() {
+    std::call_once(shutdownOnce_, [this] {
+      asio::co_spawn(ioc_, [this] { return shutdown(); }, asio::detached);
+    });
+  }
+
+  int wait() {
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    threads_.clear();
+    if (dbPool_) dbPool_->stop();
+    return exitCode_;
+  }
+
+ private:
+  void registerRoutes() {
+    OpsDependencies ops;
+    ops.metrics = &metrics_;
+    ops.accepting = [this] { return server_ && !server_->draining(); };
+    ops.pingDatabase = [this]() -> asio::awaitable<Result<void>> {
+      co_return co_await dbPool_->run([this] { return store_->ping(); });
+    };
+    registerOpsRoutes(router_, std::move(ops));
+    registerWebRoutes(router_);
+  }
+
+  // Stop accepting; let in-flight requests and streams finish within SHUTDOWN_GRACE; then
+  // close whatever is left and stop the I/O threads.
+  asio::awaitable<void> shutdown() {
+    if (signals_) signals_->cancel();
+    if (!server_) {
+      work_.reset();
+      ioc_.stop();
+      co_return;
+    }
+    server_->beginShutdown();
+    const auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(config_.shutdownGrace);
+    spdlog::info("draining: {} request(s) in flight, up to {} ms", server_->activeRequests(), grace.count());
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    asio::steady_timer timer(ioc_);
+    while (server_->activeRequests() > 0 && std::chrono::steady_clock::now() < deadline) {
+      timer.expires_after(20ms);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    if (const auto left = server_->activeRequests(); left > 0) {
+      spdlog::warn("shutdown grace over: closing {} request(s) still running", left);
+    }
+    server_->closeAll();
+    const auto closeDeadline = std::chrono::steady_clock::now() + 2s;
+    while (server_->openConnections() > 0 && std::chrono::steady_clock::now() < closeDeadline) {
+      timer.expires_after(10ms);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    spdlog::info("shutdown complete");
+    work_.reset();
+    ioc_.stop();
+  }
+
+  config::Config config_;
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  MetricsRegistry metrics_;
+  http::RequestObserver observer_;
+  http::Router router_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<WorkerPool> dbPool_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<asio::signal_set> signals_;
+  std::vector<std::thread> threads_;
+  std::once_flag shutdownOnce_;
+  int exitCode_ = 0;
+};
+
+App::App(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+App::~App() = default;
+Result<void> App::start() { return impl_->start(); }
+std::uint16_t App::port() const { return impl_->port(); }
+void App::requestShutdown() { impl_->requestShutdown(); }
+void App::handleSignals() { impl_->handleSignals(); }
+int App::wait() { return impl_->wait(); }
+
+int serve(config::Config config) {
+  App app(std::move(config));
+  if (auto started = app.start(); !started) {
+    spdlog::critical("cannot start: {}", started.error().message);
+    return 1;
+  }
+  app.handleSignals();
+  return app.wait();
+}
+
+int migrate(const config::Config& config) {
+  initCrypto();
+  auto opened = store::openStore(config.databaseUrl, store::StoreOptions{});
+  if (!opened) {
+    spdlog::critical("cannot open the database: {}", opened.error().message);
+    return 1;
+  }
+  auto applied = (*opened)->migrate();
+  if (!applied) {
+    spdlog::critical("migration failed: {}", applied.error().message);
+    return 1;
+  }
+  spdlog::info("{} migration(s) applied; the {} schema is up to date", *applied, (*opened)->dialect());
+  return 0;
+}
+
+}  // namespace atelier::app

@@ -1,0 +1,80 @@
+// Hands out database connections to one thread at a time: SQLite's single writer and its
+// readers, or a bounded pool of PostgreSQL connections that reconnects after an outage.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/sql_connection.hpp"
+
+namespace atelier::store {
+
+// Exclusive use of one connection until destroyed.
+class Lease {
+ public:
+  Lease(SqlConnection* conn, std::function<void()> release) : conn_(conn), release_(std::move(release)) {}
+  Lease(Lease&& o) noexcept : conn_(o.conn_), release_(std::move(o.release_)) { o.release_ = nullptr; }
+  Lease& operator=(Lease&&) = delete;
+  Lease(const Lease&) = delete;
+  ~Lease() {
+    if (release_) release_();
+  }
+  SqlConnection& operator*() const { return *conn_; }
+  SqlConnection* operator->() const { return conn_; }
+
+ private:
+  SqlConnection* conn_;
+  std::function<void()> release_;
+};
+
+class ConnectionSource {
+ public:
+  virtual ~ConnectionSource() = default;
+  virtual Dialect dialect() const noexcept = 0;
+  // A connection for reading (`write` false) or for a write transaction. Waits for a free
+  // one at most the configured time; Errc::unavailable when none can be had.
+  virtual Result<Lease> acquire(bool write) = 0;
+};
+
+class SqlitePool final : public ConnectionSource {
+ public:
+  // Opens the writer (creating the file and its directory) and `readers` read connections.
+  static Result<std::unique_ptr<SqlitePool>> open(const std::string& path, int readers,
+                                                  std::chrono::milliseconds busyTimeout);
+  Dialect dialect() const noexcept override { return Dialect::sqlite; }
+  Result<Lease> acquire(bool write) override;
+
+ private:
+  SqlitePool() = default;
+  std::unique_ptr<SqlConnection> writer_;
+  std::mutex writerMu_;
+  std::vector<std::unique_ptr<SqlConnection>> readers_;
+  std::vector<SqlConnection*> freeReaders_;
+  std::mutex readersMu_;
+  std::condition_variable readersCv_;
+};
+
+class PgPool final : public ConnectionSource {
+ public:
+  // Connects lazily; fails fast only when the URL is unusable. `size` connections at most.
+  PgPool(std::string url, int size, std::chrono::milliseconds acquireTimeout);
+  ~PgPool() override;
+  Dialect dialect() const noexcept override { return Dialect::postgres; }
+  Result<Lease> acquire(bool write) override;
+
+ private:
+  struct Slot;
+  std::string conninfo_;
+  std::chrono::milliseconds acquireTimeout_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Slot*> free_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+}  // namespace atelier::store

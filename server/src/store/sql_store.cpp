@@ -1,0 +1,518 @@
+#include "store/sql_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "store/migrations.hpp"
+#include "util/crypto.hpp"
+
+namespace atelier::store {
+
+namespace {
+
+using Row = std::vector<std::optional<std::string>>;
+
+std::int64_t toInt(const std::optional<std::string>& v) {
+  std::int64_t n = 0;
+  if (v) std::from_chars(v->data(), v->data() + v->size(), n);
+  return n;
+}
+bool toBool(const std::optional<std::string>& v) { return v && (*v == "t" || *v == "1" || *v == "true"); }
+TimePoint toTime(const std::optional<std::string>& v) { return fromUnixMillis(toInt(v)); }
+std::string toStr(const std::optional<std::string>& v) { return v.value_or(std::string()); }
+std::int64_t ms(TimePoint t) { return toUnixMillis(t); }
+SqlValue optionalText(const std::optional<std::string>& v) {
+  return v ? SqlValue(*v) : SqlValue(nullptr);
+}
+const char* purposeName(CodePurpose p) {
+  return p == CodePurpose::verifyEmail ? "verify_email" : "reset_password";
+}
+
+User toUser(const Row& r) {
+  User u;
+  u.userId = toStr(r[0]);
+  u.email = toStr(r[1]);
+  u.passwordHash = toStr(r[2]);
+  u.displayName = toStr(r[3]);
+  u.emailVerified = toBool(r[4]);
+  u.disabled = toBool(r[5]);
+  u.createdAt = toTime(r[6]);
+  u.updatedAt = toTime(r[7]);
+  return u;
+}
+
+Chat toChat(const Row& r) {
+  Chat c;
+  c.chatId = toStr(r[0]);
+  c.userId = toStr(r[1]);
+  c.title = toStr(r[2]);
+  c.isActive = toBool(r[3]);
+  c.currentMessageId = r[4];
+  c.createdAt = toTime(r[5]);
+  c.updatedAt = toTime(r[6]);
+  return c;
+}
+
+Message toMessage(const Row& r) {
+  Message m;
+  m.messageId = toStr(r[0]);
+  m.chatId = toStr(r[1]);
+  m.parentMessageId = r[2];
+  m.role = toStr(r[3]);
+  m.content = toStr(r[4]);
+  m.metadataJson = r[5] ? *r[5] : "{}";
+  m.tokensConsumed = toInt(r[6]);
+  m.createdAt = toTime(r[7]);
+  return m;
+}
+
+}  // namespace
+
+// Statement texts: one definition for both dialects (see expandSql for the @macros).
+#define USER_COLS "user_id, email, password_hash, display_name, email_verified, disabled, @ts(created_at), @ts(updated_at)"
+#define CHAT_COLS "chat_id, user_id, title, is_active, current_message_id, @ts(created_at), @ts(updated_at)"
+#define MESSAGE_COLS \
+  "message_id, chat_id, parent_message_id, role, content, metadata, tokens_consumed, @ts(created_at)"
+
+SqlStore::SqlStore(std::unique_ptr<ConnectionSource> source)
+    : source_(std::move(source)), dialect_(source_->dialect()) {}
+
+SqlStore::~SqlStore() = default;
+
+std::string_view SqlStore::dialect() const noexcept {
+  return dialect_ == Dialect::postgres ? "postgres" : "sqlite";
+}
+
+const std::string& SqlStore::sql(std::string_view text) {
+  std::lock_guard lock(sqlMu_);
+  auto it = sqlCache_.find(text);
+  if (it == sqlCache_.end()) it = sqlCache_.emplace(text, expandSql(text, dialect_)).first;
+  return it->second;
+}
+
+Result<Rows> SqlStore::run(SqlConnection& c, std::string_view text, const std::vector<SqlValue>& params) {
+  return c.exec(sql(text), params);
+}
+
+Result<Rows> SqlStore::query(std::string_view text, const std::vector<SqlValue>& params) {
+  auto lease = source_->acquire(false);
+  if (!lease) return std::move(lease).error();
+  return run(**lease, text, params);
+}
+
+Result<bool> SqlStore::changed(std::string_view text, const std::vector<SqlValue>& params) {
+  auto lease = source_->acquire(true);
+  if (!lease) return std::move(lease).error();
+  auto r = run(**lease, text, params);
+  if (!r) return std::move(r).error();
+  return r->affected > 0;
+}
+
+template <class T, class F>
+Result<T> SqlStore::transaction(F&& body) {
+  auto lease = source_->acquire(true);
+  if (!lease) return std::move(lease).error();
+  SqlConnection& c = **lease;
+  if (auto begun = c.exec(dialect_ == Dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN", {}); !begun) {
+    return std::move(begun).error();
+  }
+  Result<T> result = body(c);
+  if (result) {
+    if (auto committed = c.exec("COMMIT", {}); !committed) {
+      (void)c.exec("ROLLBACK", {});
+      return std::move(committed).error();
+    }
+  } else {
+    (void)c.exec("ROLLBACK", {});
+  }
+  return result;
+}
+
+Result<void> SqlStore::ping() {
+  auto lease = source_->acquire(false);
+  if (!lease) return std::move(lease).error();
+  auto r = (*lease)->exec("SELECT 1", {});
+  if (!r) return std::move(r).error();
+  return {};
+}
+
+Result<int> SqlStore::migrate() {
+  auto lease = source_->acquire(true);
+  if (!lease) return std::move(lease).error();
+  SqlConnection& c = **lease;
+  const bool pg = dialect_ == Dialect::postgres;
+  // Several processes may start at once: one migrates, the others wait and then find
+  // nothing left to do.
+  constexpr std::int64_t kMigrationLock = 0x4174656c696572;  // "Atelier"
+  if (pg) {
+    if (auto r = c.exec("SELECT pg_advisory_lock($1)", {kMigrationLock}); !r) return std::move(r).error();
+  }
+  auto unlock = [&] {
+    if (pg) (void)c.exec("SELECT pg_advisory_unlock($1)", {kMigrationLock});
+  };
+  const char* ddl = pg ? "CREATE TABLE IF NOT EXISTS public.schema_migrations (name text PRIMARY KEY, "
+                         "applied_at timestamptz NOT NULL DEFAULT now())"
+                       : "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, "
+                         "applied_at INTEGER NOT NULL)";
+  if (auto r = c.execScript(ddl); !r) {
+    unlock();
+    return std::move(r).error();
+  }
+  auto done = c.exec("SELECT name FROM schema_migrations", {});
+  if (!done) {
+    unlock();
+    return std::move(done).error();
+  }
+  std::set<std::string> applied;
+  for (const auto& row : done->rows) applied.insert(toStr(row[0]));
+
+  int count = 0;
+  for (const auto& m : embeddedMigrations()) {
+    if (m.dialect != dialect() || applied.count(std::string(m.name))) continue;
+    spdlog::info("applying migration {} ({})", m.name, m.dialect);
+    auto fail = [&](std::string_view step) {
+      (void)c.exec("ROLLBACK", {});
+      unlock();
+      spdlog::error("migration {} failed at {}", m.name, step);
+      return Error::make(Errc::unavailable, "migration " + std::string(m.name) + " failed (see the log)");
+    };
+    if (!c.exec(pg ? "BEGIN" : "BEGIN IMMEDIATE", {})) return fail("BEGIN");
+    if (!c.execScript(m.sql)) return fail("its SQL");
+    const auto now = toUnixMillis(std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()));
+    if (!c.exec(expandSql("INSERT INTO schema_migrations (name, applied_at) VALUES ($1, @tsp($2))", dialect_),
+                {std::string(m.name), now})) {
+      return fail("recording it");
+    }
+    if (!c.exec("COMMIT", {})) return fail("COMMIT");
+    ++count;
+  }
+  unlock();
+  return count;
+}
+
+// ---- users --------------------------------------------------------------------------------
+
+Result<User> SqlStore::createUser(const NewUser& u) {
+  return transaction<User>([&](SqlConnection& c) -> Result<User> {
+    auto inserted = run(c,
+                        "INSERT INTO @users (user_id, email, password_hash, display_name, email_verified, "
+                        "disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, @false, @false, @tsp($5), @tsp($5))",
+                        {u.userId, u.email, u.passwordHash, u.displayName, ms(u.now)});
+    if (!inserted) {
+      if (c.lastFailure().kind == SqlFailure::uniqueViolation) {
+        return Error::make(Errc::email_taken, "an account with this e-mail already exists", "email");
+      }
+      return std::move(inserted).error();
+    }
+    auto usage = run(c,
+                     "INSERT INTO user_usage (user_id, total_tokens_used, token_limit, last_reset_at) "
+                     "VALUES ($1, 0, $2, @tsp($3))",
+                     {u.userId, u.tokenLimit, ms(u.now)});
+    if (!usage) return std::move(usage).error();
+    User out;
+    out.userId = u.userId;
+    out.email = u.email;
+    out.passwordHash = u.passwordHash;
+    out.displayName = u.displayName;
+    out.createdAt = out.updatedAt = u.now;
+    return out;
+  });
+}
+
+Result<std::optional<User>> SqlStore::findUserByEmail(std::string_view email) {
+  auto r = query("SELECT " USER_COLS " FROM @users WHERE email = $1", {std::string(email)});
+  if (!r) return std::move(r).error();
+  if (r->empty()) return std::optional<User>();
+  return std::optional<User>(toUser(r->rows.front()));
+}
+
+Result<std::optional<User>> SqlStore::findUserById(std::string_view userId) {
+  if (!isUuid(userId)) return std::optional<User>();
+  auto r = query("SELECT " USER_COLS " FROM @users WHERE user_id = $1", {std::string(userId)});
+  if (!r) return std::move(r).error();
+  if (r->empty()) return std::optional<User>();
+  return std::optional<User>(toUser(r->rows.front()));
+}
+
+
+Result<bool> SqlStore::markEmailVerified(std::string_view userId, TimePoint now) {
+  if (!isUuid(userId)) return false;
+  return changed("UPDATE @users SET email_verified = @true, updated_at = @tsp($2) WHERE user_id = $1",
+                 {std::string(userId), ms(now)});
+}
+
+Result<bool> SqlStore::setPasswordHash(std::string_view userId, std::string_view hash, TimePoint now) {
+  if (!isUuid(userId)) return false;
+  return changed("UPDATE @users SET password_hash = $2, updated_at = @tsp($3) WHERE user_id = $1",
+                 {std::string(userId), std::string(hash), ms(now)});
+}
+
+Result<bool> SqlStore::setUserDisabled(std::string_view userId, bool disabled, TimePoint now) {
+  if (!isUuid(userId)) return false;
+  return changed("UPDATE @users SET disabled = $2, updated_at = @tsp($3) WHERE user_id = $1",
+                 {std::string(userId), std::int64_t{disabled ? 1 : 0}, ms(now)});
+}
+
+// ---- e-mail codes ---------------------------------------------------------------------------
+
+Result<bool> SqlStore::issueEmailCode(std::string_view email, CodePurpose purpose, std::string_view codeHash,
+                                      TimePoint now, TimePoint expiresAt, std::chrono::seconds minInterval) {
+  // One statement: insert, or replace a code issued at least minInterval ago.
+  return changed("INSERT INTO email_codes (email, purpose, code_hash, attempts, created_at, expires_at, used_at) "
+               "VALUES ($1, $2, $3, 0, @tsp($4), @tsp($5), NULL) "
+               "ON CONFLICT (email, purpose) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, "
+               "created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = NULL "
+               "WHERE email_codes.created_at <= @tsp($6)",
+               {std::string(email), std::string(purposeName(purpose)), std::string(codeHash), ms(now), ms(expiresAt),
+                ms(now - std::chrono::duration_cast<Millis>(minInterval))});
+}
+
+Result<CodeCheck> SqlStore::consumeEmailCode(std::string_view email, CodePurpose purpose, std::string_view codeHash,
+                                             TimePoint now, int maxAttempts) {
+  const std::vector<SqlValue> key{std::string(email), std::string(purposeName(purpose))};
+  return transaction<CodeCheck>([&](SqlConnection& c) -> Result<CodeCheck> {
+    auto r = run(c,
+                 "SELECT code_hash, attempts, @ts(expires_at), used_at FROM email_codes "
+                 "WHERE email = $1 AND purpose = $2 @lockrow",
+                 key);
+    if (!r) return std::move(r).error();
+    if (r->empty()) return CodeCheck::expired;
+    const auto& row = r->rows.front();
+    if (row[3] || toTime(row[2]) <= now || toInt(row[1]) >= maxAttempts) return CodeCheck::expired;
+    if (!constantTimeEquals(toStr(row[0]), codeHash)) {
+      auto u = run(c, "UPDATE email_codes SET attempts = attempts + 1 WHERE email = $1 AND purpose = $2", key);
+      if (!u) return std::move(u).error();
+      return CodeCheck::wrong;
+    }
+    auto u = run(c, "UPDATE email_codes SET used_at = @tsp($3) WHERE email = $1 AND purpose = $2",
+                 {key[0], key[1], ms(now)});
+    if (!u) return std::move(u).error();
+    return CodeCheck::ok;
+  });
+}
+
+// ---- refresh tokens ---------------------------------------------------------------------------
+
+Result<void> SqlStore::insertRefreshToken(const RefreshToken& t) {
+  auto r = changed("INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) "
+               "VALUES ($1, $2, $3, @tsp($4), @tsp($5))",
+               {t.tokenHash, t.userId, t.familyId, ms(t.createdAt), ms(t.expiresAt)});
+  if (!r) return std::move(r).error();
+  return {};
+}
+
+Result<RotateResult> SqlStore::rotateRefreshToken(std::string_view oldHash, RefreshToken next, TimePoint now) {
+  return transaction<RotateResult>([&](SqlConnection& c) -> Result<RotateResult> {
+    auto r = run(c,
+                 "SELECT user_id, family_id, @ts(expires_at), revoked_at FROM refresh_tokens "
+                 "WHERE token_hash = $1 @lockrow",
+                 {std::string(oldHash)});
+    if (!r) return std::move(r).error();
+    RotateResult out;
+    if (r->empty()) return out;  // invalid
+    const auto& row = r->rows.front();
+    out.userId = toStr(row[0]);
+    const std::string family = toStr(row[1]);
+    if (row[3]) {
+      // A rotated (or revoked) token came back: someone holds a copy. End the whole login.
+      auto k = run(c, "UPDATE refresh_tokens SET revoked_at = @tsp($2) WHERE family_id = $1 AND revoked_at IS NULL",
+                   {family, ms(now)});
+      if (!k) return std::move(k).error();
+      out.outcome = RotateOutcome::reused;
+      return out;
+    }
+    if (toTime(row[2]) <= now) {
+      out.userId.clear();
+      return out;  // invalid: expired
+    }
+    auto u = run(c, "UPDATE refresh_tokens SET revoked_at = @tsp($2), replaced_by = $3 WHERE token_hash = $1",
+                 {std::string(oldHash), ms(now), next.tokenHash});
+    if (!u) return std::move(u).error();
+    auto i = run(c,
+                 "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) "
+                 "VALUES ($1, $2, $3, @tsp($4), @tsp($5))",
+                 {next.tokenHash, out.userId, family, ms(next.createdAt), ms(next.expiresAt)});
+    if (!i) return std::move(i).error();
+    out.outcome = RotateOutcome::rotated;
+    return out;
+  });
+}
+
+Result<bool> SqlStore::revokeRefreshToken(std::string_view tokenHash, TimePoint now) {
+  return changed("UPDATE refresh_tokens SET revoked_at = @tsp($2) WHERE token_hash = $1 AND revoked_at IS NULL",
+                 {std::string(tokenHash), ms(now)});
+}
+
+Result<void> SqlStore::revokeUserRefreshTokens(std::string_view userId, TimePoint now) {
+  if (!isUuid(userId)) return {};
+  auto r = changed("UPDATE refresh_tokens SET revoked_at = @tsp($2) WHERE user_id = $1 AND revoked_at IS NULL",
+                   {std::string(userId), ms(now)});
+  if (!r) return std::move(r).error();
+  return {};
+}
+
+// ---- chats --------------------------------------------------------------------------------
+
+Result<Chat> SqlStore::createChatIfUnderLimit(const NewChat& n, int maxActive) {
+  return transaction<Chat>([&](SqlConnection& c) -> Result<Chat> {
+    // Lock the user's row: concurrent creates (any process) queue here, so the count below
+    // sees every chat committed before.
+    auto lock = run(c, "SELECT user_id FROM @users WHERE user_id = $1 @lockrow", {n.userId});
+    if (!lock) return std::move(lock).error();
+    if (lock->empty()) return Error::make(Errc::not_found, "no such user");
+    auto count = run(c, "SELECT count(*) FROM chats WHERE user_id = $1 AND is_active = @true", {n.userId});
+    if (!count) return std::move(count).error();
+    if (toInt(count->rows.front()[0]) >= maxActive) {
+      return Error::make(Errc::chat_limit_reached,
+                         "you already have " + std::to_string(maxActive) +
+                             " active chats; deactivate or delete one to start another");
+    }
+    auto ins = run(c,
+                   "INSERT INTO chats (chat_id, user_id, title, created_at, updated_at, is_active, current_message_id) "
+                   "VALUES ($1, $2, $3, @tsp($4), @tsp($4), @true, NULL)",
+                   {n.chatId, n.userId, n.title, ms(n.now)});
+    if (!ins) return std::move(ins).error();
+    Chat out;
+    out.chatId = n.chatId;
+    out.userId = n.userId;
+    out.title = n.title;
+    out.isActive = true;
+    out.createdAt = out.updatedAt = n.now;
+    return out;
+  });
+}
+
+Result<std::vector<Chat>> SqlStore::listChats(std::string_view userId) {
+  if (!isUuid(userId)) return std::vector<Chat>();
+  auto r = query("SELECT " CHAT_COLS " FROM chats WHERE user_id = $1 ORDER BY updated_at DESC, chat_id DESC",
+               {std::string(userId)});
+  if (!r) return std::move(r).error();
+  std::vector<Chat> out;
+  out.reserve(r->rows.size());
+  for (const auto& row : r->rows) out.push_back(toChat(row));
+  return out;
+}
+
+Result<std::optional<Chat>> SqlStore::findChat(std::string_view userId, std::string_view chatId) {
+  if (!isUuid(userId) || !isUuid(chatId)) return std::optional<Chat>();
+  auto r = query("SELECT " CHAT_COLS " FROM chats WHERE chat_id = $1 AND user_id = $2",
+               {std::string(chatId), std::string(userId)});
+  if (!r) return std::move(r).error();
+  if (r->empty()) return std::optional<Chat>();
+  return std::optional<Chat>(toChat(r->rows.front()));
+}
+
+Result<Chat> SqlStore::updateChat(std::string_view userId, std::string_view chatId, const ChatPatch& patch,
+                                  int maxActive, TimePoint now) {
+  if (!isUuid(userId) || !isUuid(chatId)) return Error::make(Errc::not_found, "no such chat");
+  const std::string uid(userId), cid(chatId);
+  return transaction<Chat>([&](SqlConnection& c) -> Result<Chat> {
+    auto lock = run(c, "SELECT user_id FROM @users WHERE user_id = $1 @lockrow", {uid});
+    if (!lock) return std::move(lock).error();
+    auto cur = run(c, "SELECT " CHAT_COLS " FROM chats WHERE chat_id = $1 AND user_id = $2", {cid, uid});
+    if (!cur) return std::move(cur).error();
+    if (cur->empty()) return Error::make(Errc::not_found, "no such chat");
+    const Chat before = toChat(cur->rows.front());
+    if (patch.isActive.value_or(false) && !before.isActive) {
+      auto count = run(c, "SELECT count(*) FROM chats WHERE user_id = $1 AND is_active = @true", {uid});
+      if (!count) return std::move(count).error();
+      if (toInt(count->rows.front()[0]) >= maxActive) {
+        return Error::make(Errc::chat_limit_reached,
+                           "you already have " + std::to_string(maxActive) + " active chats");
+      }
+    }
+    const SqlValue title = patch.title ? SqlValue(*patch.title) : SqlValue(nullptr);
+    const SqlValue active = patch.isActive ? SqlValue(std::int64_t{*patch.isActive ? 1 : 0}) : SqlValue(nullptr);
+    auto up = run(c,
+                  "UPDATE chats SET title = COALESCE($3, title), is_active = COALESCE($4, is_active), "
+                  "updated_at = @tsp($5) WHERE chat_id = $1 AND user_id = $2 RETURNING " CHAT_COLS,
+                  {cid, uid, title, active, ms(now)});
+    if (!up) return std::move(up).error();
+    if (up->empty()) return Error::make(Errc::not_found, "no such chat");
+    return toChat(up->rows.front());
+  });
+}
+
+Result<bool> SqlStore::deleteChat(std::string_view userId, std::string_view chatId) {
+  if (!isUuid(userId) || !isUuid(chatId)) return false;
+  return changed("DELETE FROM chats WHERE chat_id = $1 AND user_id = $2", {std::string(chatId), std::string(userId)});
+}
+
+// ---- messages ------------------------------------------------------------------------------
+
+Result<Message> SqlStore::appendMessage(const Message& m) {
+  return transaction<Message>([&](SqlConnection& c) -> Result<Message> {
+    auto chat = run(c, "UPDATE chats SET updated_at = @tsp($2), current_message_id = $3 WHERE chat_id = $1",
+                    {m.chatId, ms(m.createdAt), m.messageId});
+    if (!chat) return std::move(chat).error();
+    if (chat->affected == 0) return Error::make(Errc::not_found, "no such chat");
+    auto ins = run(c,
+                   "INSERT INTO messages (message_id, chat_id, parent_message_id, role, content, metadata, "
+                   "tokens_consumed, created_at) VALUES ($1, $2, $3, $4, $5, @json($6), $7, @tsp($8))",
+                   {m.messageId, m.chatId, optionalText(m.parentMessageId), m.role, m.content, m.metadataJson,
+                    m.tokensConsumed, ms(m.createdAt)});
+    if (!ins) return std::move(ins).error();
+    return m;
+  });
+}
+
+Result<MessagePage> SqlStore::listMessages(std::string_view chatId, int limit, std::optional<std::string_view> before) {
+  if (!isUuid(chatId)) return MessagePage{};
+  auto lease = source_->acquire(false);
+  if (!lease) return std::move(lease).error();
+  const std::string cid(chatId);
+  Result<Rows> r = Rows{};
+  if (before) {
+    if (!isUuid(*before)) return Error::make(Errc::invalid_request, "before is not a message of this chat", "before");
+    auto anchor = run(**lease, "SELECT @ts(created_at) FROM messages WHERE message_id = $1 AND chat_id = $2",
+                      {std::string(*before), cid});
+    if (!anchor) return std::move(anchor).error();
+    if (anchor->empty()) return Error::make(Errc::invalid_request, "before is not a message of this chat", "before");
+    r = run(**lease,
+            "SELECT " MESSAGE_COLS " FROM messages WHERE chat_id = $1 AND (created_at < @tsp($2) OR "
+            "(created_at = @tsp($2) AND message_id < $3)) ORDER BY created_at DESC, message_id DESC LIMIT $4",
+            {cid, toInt(anchor->rows.front()[0]), std::string(*before), std::int64_t{limit} + 1});
+  } else {
+    r = run(**lease,
+            "SELECT " MESSAGE_COLS " FROM messages WHERE chat_id = $1 ORDER BY created_at DESC, message_id DESC LIMIT $2",
+            {cid, std::int64_t{limit} + 1});
+  }
+  if (!r) return std::move(r).error();
+  MessagePage page;
+  page.hasMore = r->rows.size() > static_cast<std::size_t>(limit);
+  const std::size_t n = std::min(r->rows.size(), static_cast<std::size_t>(limit));
+  page.messages.reserve(n);
+  for (std::size_t i = n; i-- > 0;) page.messages.push_back(toMessage(r->rows[i]));
+  return page;
+}
+
+// ---- usage --------------------------------------------------------------------------------
+
+Result<std::optional<Usage>> SqlStore::getUsage(std::string_view userId, TimePoint now,
+                                                std::chrono::seconds resetInterval) {
+  if (!isUuid(userId)) return std::optional<Usage>();
+  const std::string uid(userId);
+  auto read = [&]() -> Result<std::optional<Usage>> {
+    auto r = query("SELECT user_id, total_tokens_used, token_limit, @ts(last_reset_at) FROM user_usage WHERE user_id = $1",
+                 {uid});
+    if (!r) return std::move(r).error();
+    if (r->empty()) return std::optional<Usage>();
+    const auto& row = r->rows.front();
+    return std::optional<Usage>(Usage{toStr(row[0]), toInt(row[1]), toInt(row[2]), toTime(row[3])});
+  };
+  auto usage = read();
+  if (!usage || !*usage || resetInterval.count() <= 0) return usage;
+  const auto due = now - std::chrono::duration_cast<Millis>(resetInterval);
+  if ((*usage)->lastResetAt > due) return usage;
+  // The interval has passed: reset (a single guarded statement, so concurrent readers reset once).
+  auto reset = changed("UPDATE user_usage SET total_tokens_used = 0, last_reset_at = @tsp($2) "
+                       "WHERE user_id = $1 AND last_reset_at <= @tsp($3)",
+                       {uid, ms(now), ms(due)});
+  if (!reset) return std::move(reset).error();
+  return read();
+}
+
+}  // namespace atelier::store

@@ -1,0 +1,75 @@
+// The Store over SQL: every use case written once, run on SQLite or PostgreSQL through a
+// ConnectionSource. Invariants are held by single statements or by transactions that lock
+// the user's row first (PostgreSQL: SELECT … FOR UPDATE; SQLite: BEGIN IMMEDIATE, one
+// writer), so they hold across threads and processes.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "store/connection_source.hpp"
+#include "store/store.hpp"
+
+namespace atelier::store {
+
+class SqlStore final : public Store {
+ public:
+  explicit SqlStore(std::unique_ptr<ConnectionSource> source);
+  ~SqlStore() override;
+
+  std::string_view dialect() const noexcept override;
+  Result<void> ping() override;
+  Result<int> migrate() override;
+
+  Result<User> createUser(const NewUser& u) override;
+  Result<std::optional<User>> findUserByEmail(std::string_view email) override;
+  Result<std::optional<User>> findUserById(std::string_view userId) override;
+  Result<bool> markEmailVerified(std::string_view userId, TimePoint now) override;
+  Result<bool> setPasswordHash(std::string_view userId, std::string_view hash, TimePoint now) override;
+  Result<bool> setUserDisabled(std::string_view userId, bool disabled, TimePoint now) override;
+
+  Result<bool> issueEmailCode(std::string_view email, CodePurpose purpose, std::string_view codeHash,
+                              TimePoint now, TimePoint expiresAt, std::chrono::seconds minInterval) override;
+  Result<CodeCheck> consumeEmailCode(std::string_view email, CodePurpose purpose, std::string_view codeHash,
+                                     TimePoint now, int maxAttempts) override;
+
+  Result<void> insertRefreshToken(const RefreshToken& t) override;
+  Result<RotateResult> rotateRefreshToken(std::string_view oldHash, RefreshToken next, TimePoint now) override;
+  Result<bool> revokeRefreshToken(std::string_view tokenHash, TimePoint now) override;
+  Result<void> revokeUserRefreshTokens(std::string_view userId, TimePoint now) override;
+
+  Result<Chat> createChatIfUnderLimit(const NewChat& c, int maxActive) override;
+  Result<std::vector<Chat>> listChats(std::string_view userId) override;
+  Result<std::optional<Chat>> findChat(std::string_view userId, std::string_view chatId) override;
+  Result<Chat> updateChat(std::string_view userId, std::string_view chatId, const ChatPatch& patch,
+                          int maxActive, TimePoint now) override;
+  Result<bool> deleteChat(std::string_view userId, std::string_view chatId) override;
+
+  Result<Message> appendMessage(const Message& m) override;
+  Result<MessagePage> listMessages(std::string_view chatId, int limit,
+                                   std::optional<std::string_view> before) override;
+
+  Result<std::optional<Usage>> getUsage(std::string_view userId, TimePoint now,
+                                        std::chrono::seconds resetInterval) override;
+
+ private:
+  // The SQL text for this dialect (expanded once and cached).
+  const std::string& sql(std::string_view text);
+  Result<Rows> run(SqlConnection& c, std::string_view text, const std::vector<SqlValue>& params = {});
+  // One read statement on a reader connection.
+  Result<Rows> query(std::string_view text, const std::vector<SqlValue>& params);
+  // One write statement; whether it changed any row.
+  Result<bool> changed(std::string_view text, const std::vector<SqlValue>& params);
+  // Runs `body` inside a write transaction; commits when it returns a value, rolls back on
+  // an error.
+  template <class T, class F>
+  Result<T> transaction(F&& body);
+
+  std::unique_ptr<ConnectionSource> source_;
+  Dialect dialect_;
+  std::mutex sqlMu_;
+  std::unordered_map<std::string_view, std::string> sqlCache_;
+};
+
+}  // namespace atelier::store

@@ -1,0 +1,37 @@
+// One SQLite connection with a statement cache. Not thread-safe: a ConnectionSource hands
+// it to one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <unordered_map>
+
+#include "store/sql_connection.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace atelier::store {
+
+class SqliteConnection final : public SqlConnection {
+ public:
+  // Opens (creating when `readOnly` is false) the database file. WAL, foreign keys on,
+  // synchronous=NORMAL, the busy timeout set.
+  static Result<std::unique_ptr<SqliteConnection>> open(const std::string& path, bool readOnly,
+                                                        std::chrono::milliseconds busyTimeout);
+  ~SqliteConnection() override;
+
+  Result<Rows> exec(std::string_view sql, const std::vector<SqlValue>& params) override;
+  const SqlError& lastFailure() const override { return failure_; }
+  Result<void> execScript(std::string_view sql) override;
+
+ private:
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  Error fail(int rc, std::string_view what);
+
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;  // expanded SQL → prepared statement
+  SqlError failure_;
+};
+
+}  // namespace atelier::store

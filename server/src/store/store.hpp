@@ -1,0 +1,126 @@
+// The Store: every read and write of persistent state, as use-case methods.
+//
+// Contract for implementations (SqliteStore, PostgresStore):
+// - Methods are synchronous and may block: call them from a WorkerPool, never from an
+//   I/O thread. They are safe to call from many threads at once.
+// - Every invariant (unique e-mail, chat limit, single-use codes, refresh-token rotation)
+//   is enforced by the database in one statement or one transaction, so it holds across
+//   threads and across several server processes sharing one PostgreSQL.
+// - Failures are values: Errc::unavailable when the database cannot be reached (the
+//   message says so without internals), the documented Errc for a broken invariant, and
+//   Errc::internal for anything else. SQL text and driver messages go to the log, never
+//   into Error::message.
+// - "Not found" for lookups is an empty optional, not an error.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/types.hpp"
+#include "util/result.hpp"
+
+namespace atelier::store {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // "sqlite" or "postgres".
+  virtual std::string_view dialect() const noexcept = 0;
+
+  // Cheap round trip to the database (for /readyz).
+  virtual Result<void> ping() = 0;
+
+  // Applies the embedded migrations of this dialect that schema_migrations does not list
+  // yet, each in its own transaction, in name order. Returns how many were applied.
+  // Safe when several processes start at once (PostgreSQL: advisory lock).
+  virtual Result<int> migrate() = 0;
+
+  // ---- users ---------------------------------------------------------------------------
+  // Inserts the user and its user_usage row (token_limit = u.tokenLimit,
+  // last_reset_at = u.now) in one transaction. Errc::email_taken if the e-mail exists.
+  virtual Result<User> createUser(const NewUser& u) = 0;
+  virtual Result<std::optional<User>> findUserByEmail(std::string_view email) = 0;
+  virtual Result<std::optional<User>> findUserById(std::string_view userId) = 0;
+  // false when no such user.
+  virtual Result<bool> markEmailVerified(std::string_view userId, TimePoint now) = 0;
+  virtual Result<bool> setPasswordHash(std::string_view userId, std::string_view hash,
+                                       TimePoint now) = 0;
+  virtual Result<bool> setUserDisabled(std::string_view userId, bool disabled, TimePoint now) = 0;
+
+  // ---- e-mail codes ----------------------------------------------------------------------
+  // Stores a new code for (email, purpose), replacing any earlier one, unless one was issued
+  // less than `minInterval` before `now`: then nothing changes and the result is false.
+  // Atomic: of two concurrent calls inside the interval exactly one returns true.
+  virtual Result<bool> issueEmailCode(std::string_view email, CodePurpose purpose,
+                                      std::string_view codeHash, TimePoint now,
+                                      TimePoint expiresAt, std::chrono::seconds minInterval) = 0;
+  // Checks `codeHash` against the live code for (email, purpose). See CodeCheck. A code is
+  // dead once `maxAttempts` wrong attempts were counted. Atomic: a code is used at most once.
+  virtual Result<CodeCheck> consumeEmailCode(std::string_view email, CodePurpose purpose,
+                                             std::string_view codeHash, TimePoint now,
+                                             int maxAttempts) = 0;
+
+  // ---- refresh tokens --------------------------------------------------------------------
+  virtual Result<void> insertRefreshToken(const RefreshToken& t) = 0;
+  // Atomically replaces the live token whose hash is `oldHash` by `next`; next.userId and
+  // next.familyId are ignored and taken from the old token. Of two concurrent rotations of
+  // one token, one rotates and the other sees `reused` (and revokes the family).
+  virtual Result<RotateResult> rotateRefreshToken(std::string_view oldHash, RefreshToken next,
+                                                  TimePoint now) = 0;
+  // Revokes one token; false when unknown or already revoked.
+  virtual Result<bool> revokeRefreshToken(std::string_view tokenHash, TimePoint now) = 0;
+  virtual Result<void> revokeUserRefreshTokens(std::string_view userId, TimePoint now) = 0;
+
+  // ---- chats -----------------------------------------------------------------------------
+  // Creates the chat unless the user already has `maxActive` active chats
+  // (Errc::chat_limit_reached). Atomic across concurrent callers and processes.
+  virtual Result<Chat> createChatIfUnderLimit(const NewChat& c, int maxActive) = 0;
+  // All the user's chats, most recently updated first.
+  virtual Result<std::vector<Chat>> listChats(std::string_view userId) = 0;
+  // The chat if it exists and belongs to userId.
+  virtual Result<std::optional<Chat>> findChat(std::string_view userId,
+                                               std::string_view chatId) = 0;
+  // Applies the patch; re-activating counts against `maxActive` atomically
+  // (Errc::chat_limit_reached). Errc::not_found when missing or another user's. Sets
+  // updated_at = now.
+  virtual Result<Chat> updateChat(std::string_view userId, std::string_view chatId,
+                                  const ChatPatch& patch, int maxActive, TimePoint now) = 0;
+  // Deletes the chat and (by cascade) its messages; false when missing or another user's.
+  virtual Result<bool> deleteChat(std::string_view userId, std::string_view chatId) = 0;
+
+  // ---- messages --------------------------------------------------------------------------
+  // Inserts the message, sets the chat's updated_at to m.createdAt and its
+  // current_message_id to m.messageId, in one transaction. Errc::not_found if the chat is gone.
+  virtual Result<Message> appendMessage(const Message& m) = 0;
+  // The newest `limit` messages of the chat older than `before` (all when nullopt), oldest
+  // first. Errc::invalid_request (field "before") when `before` is not a message of the chat.
+  virtual Result<MessagePage> listMessages(std::string_view chatId, int limit,
+                                           std::optional<std::string_view> before) = 0;
+
+  // ---- usage -----------------------------------------------------------------------------
+  // The user's usage row, after resetting total_tokens_used to 0 (and last_reset_at to now)
+  // if `resetInterval` (> 0) has passed since last_reset_at. nullopt when no such user.
+  virtual Result<std::optional<Usage>> getUsage(std::string_view userId, TimePoint now,
+                                                std::chrono::seconds resetInterval) = 0;
+};
+
+struct StoreOptions {
+  // PostgreSQL: connections in the pool (also the most concurrent queries).
+  int poolSize = 8;
+  // How long a call waits for a free connection before Errc::unavailable.
+  std::chrono::milliseconds acquireTimeout{5000};
+  // SQLite: busy timeout for a locked database.
+  std::chrono::milliseconds busyTimeout{5000};
+};
+
+// Opens the store named by a DATABASE_URL: "sqlite://<path>" (relative to the working
+// directory; parent directories are created) or "postgres://…"/"postgresql://…".
+// Does not migrate. Errc::unavailable when the database cannot be opened/reached.
+Result<std::unique_ptr<Store>> openStore(std::string_view databaseUrl, const StoreOptions& options);
+
+}  // namespace atelier::store

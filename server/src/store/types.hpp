@@ -1,0 +1,105 @@
+// Records the Store reads and writes. Plain values; no behaviour.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/time.hpp"
+
+namespace atelier::store {
+
+struct User {
+  std::string userId;
+  std::string email;  // trimmed, lower-case
+  std::string passwordHash;
+  std::string displayName;
+  bool emailVerified = false;
+  bool disabled = false;
+  TimePoint createdAt;
+  TimePoint updatedAt;
+};
+
+struct NewUser {
+  std::string userId;  // UUIDv7 chosen by the caller
+  std::string email;
+  std::string passwordHash;
+  std::string displayName;
+  std::int64_t tokenLimit = 0;  // the user_usage row is created with it
+  TimePoint now;
+};
+
+enum class CodePurpose { verifyEmail, resetPassword };
+
+enum class CodeCheck {
+  ok,       // the code matched and is now used up
+  wrong,    // a live code exists but this is not it; one attempt was counted
+  expired,  // no live code: none issued, expired, used, or dead after too many attempts
+};
+
+struct RefreshToken {
+  std::string tokenHash;  // SHA-256 hex of the opaque token; the token itself is never stored
+  std::string userId;
+  std::string familyId;  // one login; reuse of a rotated token revokes the whole family
+  TimePoint expiresAt;
+  TimePoint createdAt;
+};
+
+enum class RotateOutcome {
+  rotated,  // old token revoked, the new one stored in the same family
+  invalid,  // unknown or expired token: nothing changed
+  reused,   // the token had already been rotated or revoked: its whole family is now revoked
+};
+
+struct RotateResult {
+  RotateOutcome outcome = RotateOutcome::invalid;
+  std::string userId;  // set when rotated or reused
+};
+
+struct Chat {
+  std::string chatId;
+  std::string userId;
+  std::string title;
+  bool isActive = true;
+  std::optional<std::string> currentMessageId;
+  TimePoint createdAt;
+  TimePoint updatedAt;
+};
+
+struct NewChat {
+  std::string chatId;
+  std::string userId;
+  std::string title;
+  TimePoint now;
+};
+
+struct ChatPatch {
+  std::optional<std::string> title;
+  std::optional<bool> isActive;
+};
+
+struct Message {
+  std::string messageId;
+  std::string chatId;
+  std::optional<std::string> parentMessageId;
+  std::string role;  // "user" | "assistant" | "system"
+  std::string content;
+  std::string metadataJson = "{}";  // a JSON object, stored as JSONB / TEXT
+  std::int64_t tokensConsumed = 0;
+  TimePoint createdAt;
+};
+
+struct MessagePage {
+  std::vector<Message> messages;  // oldest first
+  bool hasMore = false;           // older messages exist before messages.front()
+};
+
+struct Usage {
+  std::string userId;
+  std::int64_t totalTokensUsed = 0;
+  std::int64_t tokenLimit = 0;
+  TimePoint lastResetAt;
+};
+
+}  // namespace atelier::store

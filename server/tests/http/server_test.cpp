@@ -1,0 +1,340 @@
+// The HTTP server core over real sockets: keep-alive, limits, timeouts, errors, shutdown.
+#include "http/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <thread>
+
+#include "http/middleware.hpp"
+#include "support/raw_client.hpp"
+#include "util/crypto.hpp"
+
+namespace atelier::http {
+namespace {
+
+namespace asio = boost::asio;
+using test::RawClient;
+using test::rawRequest;
+using namespace std::chrono_literals;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    initCrypto();
+    router_.add("GET", "/hello", [](Request&) -> asio::awaitable<Result<Response>> {
+      co_return Response::json(200, R"({"hello":"world"})");
+    });
+    router_.add("POST", "/echo", [](Request& r) -> asio::awaitable<Result<Response>> {
+      co_return Response::text(200, r.body, "text/plain");
+    });
+    router_.add("GET", "/items/:id/parts/:part", [](Request& r) -> asio::awaitable<Result<Response>> {
+      co_return Response::text(200, std::string(r.param("id")) + "/" + std::string(r.param("part")),
+                               "text/plain");
+    });
+    router_.add("GET", "/fail", [](Request&) -> asio::awaitable<Result<Response>> {
+      co_return Error::make(Errc::chat_limit_reached, "too many chats");
+    });
+    router_.add("GET", "/throw", [](Request&) -> asio::awaitable<Result<Response>> {
+      throw std::runtime_error("secret internals");
+      co_return Response::empty(204);
+    });
+    router_.add("GET", "/slow", [](Request&) -> asio::awaitable<Result<Response>> {
+      asio::steady_timer t(co_await asio::this_coro::executor, 500ms);
+      co_await t.async_wait(asio::use_awaitable);
+      co_return Response::json(200, R"({"slow":true})");
+    });
+    router_.add("GET", "/stream", [](Request&) -> asio::awaitable<Result<Response>> {
+      Response r;
+      r.headers.emplace_back("Content-Type", "text/event-stream");
+      r.stream = [](ResponseWriter& w) -> asio::awaitable<void> {
+        for (int i = 0; i < 3; ++i) {
+          if (!co_await w.write("data: " + std::to_string(i) + "\n\n")) co_return;
+        }
+      };
+      co_return r;
+    });
+    router_.add("PATCH", "/hello", [](Request&) -> asio::awaitable<Result<Response>> {
+      co_return Response::empty(204);
+    });
+    RouteOptions small;
+    small.maxBodyBytes = 1000;
+    router_.add("POST", "/small", [](Request& r) -> asio::awaitable<Result<Response>> {
+      co_return Response::text(200, std::to_string(r.body.size()), "text/plain");
+    }, small);
+  }
+
+  void start(ServerOptions opts = {}) {
+    opts.host = "127.0.0.1";
+    opts.port = 0;
+    std::vector<Middleware> chain{exceptionGuard()};
+    server_ = std::make_unique<Server>(ioc_, opts, router_, std::move(chain), observer_);
+    ASSERT_TRUE(server_->listen().ok());
+    server_->start();
+    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  }
+
+  void TearDown() override {
+    if (server_) {
+      server_->beginShutdown();
+      server_->closeAll();
+    }
+    work_.reset();
+    for (int i = 0; i < 200 && server_ && server_->openConnections() > 0; ++i) std::this_thread::sleep_for(10ms);
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+  }
+
+  std::uint16_t port() const { return server_->port(); }
+
+  static boost::json::value body(const test::RawResponse& r) { return boost::json::parse(r.body); }
+
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(ioc_);
+  MetricsRegistry metrics_;
+  RequestObserver observer_{metrics_};
+  Router router_;
+  std::unique_ptr<Server> server_;
+  std::vector<std::thread> threads_;
+};
+
+TEST_F(ServerTest, AnswersJsonWithRequestIdAndNosniff) {
+  start();
+  auto r = rawRequest(port(), test::get("/hello"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"hello":"world"})");
+  EXPECT_EQ(r->header("X-Content-Type-Options"), "nosniff");
+  ASSERT_TRUE(r->header("X-Request-Id"));
+  EXPECT_TRUE(isUuid(*r->header("X-Request-Id")));
+}
+
+TEST_F(ServerTest, EchoesASaneRequestIdAndReplacesAnInsaneOne) {
+  start();
+  auto a = rawRequest(port(), test::get("/hello", "X-Request-Id: abc-123.x_y:z\r\n"));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->header("X-Request-Id"), "abc-123.x_y:z");
+  auto b = rawRequest(port(), test::get("/hello", "X-Request-Id: <script>\r\n"));
+  ASSERT_TRUE(b);
+  EXPECT_NE(b->header("X-Request-Id"), "<script>");
+}
+
+TEST_F(ServerTest, ThousandRequestsOnOneKeepAliveConnection) {
+  start();
+  RawClient c(port());
+  ASSERT_TRUE(c.connected());
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(c.send(test::get("/hello")));
+    auto r = c.read();
+    ASSERT_TRUE(r) << "request " << i;
+    ASSERT_EQ(r->status, 200);
+  }
+}
+
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  start();
+  RawClient c(port());
+  ASSERT_TRUE(c.send(test::get("/items/1/parts/a") + test::get("/items/2/parts/b")));
+  auto a = c.read();
+  auto b = c.read();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->body, "1/a");
+  EXPECT_EQ(b->body, "2/b");
+}
+
+TEST_F(ServerTest, UnknownRouteIs404Json) {
+  start();
+  auto r = rawRequest(port(), test::get("/nope"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  auto j = body(*r);
+  EXPECT_EQ(j.at("error").at("code"), "not_found");
+  EXPECT_EQ(j.at("error").at("request_id").as_string(), *r->header("X-Request-Id"));
+}
+
+TEST_F(ServerTest, WrongMethodIs405WithAllow) {
+  start();
+  auto r = rawRequest(port(), "DELETE /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(body(*r).at("error").at("code"), "method_not_allowed");
+  EXPECT_EQ(r->header("Allow"), "GET, PATCH");
+}
+
+TEST_F(ServerTest, HandlerErrorGoesThroughTheMapper) {
+  start();
+  auto r = rawRequest(port(), test::get("/fail"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(body(*r).at("error").at("code"), "chat_limit_reached");
+}
+
+TEST_F(ServerTest, ExceptionBecomes500WithoutInternals) {
+  start();
+  auto r = rawRequest(port(), test::get("/throw"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(body(*r).at("error").at("code"), "internal");
+  EXPECT_EQ(r->body.find("secret"), std::string::npos);
+  EXPECT_TRUE(rawRequest(port(), test::get("/hello")));  // still serving
+}
+
+TEST_F(ServerTest, OversizeHeaderIs431AndServerStaysUp) {
+  start();
+  const std::string big(20 * 1024, 'a');
+  auto r = rawRequest(port(), test::get("/hello", "X-Big: " + big + "\r\n"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 431);
+  EXPECT_EQ(body(*r).at("error").at("code"), "headers_too_large");
+  auto ok = rawRequest(port(), test::get("/hello"));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(ServerTest, OversizeBodyIs413BeforeItIsRead) {
+  start();
+  RawClient c(port());
+  // Declares 10 MB but sends none of it: the answer must not wait for the body.
+  ASSERT_TRUE(c.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n"));
+  auto r = c.read(3s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(body(*r).at("error").at("code"), "payload_too_large");
+}
+
+TEST_F(ServerTest, ChunkedBodyOverTheLimitIs413) {
+  start();
+  RawClient c(port());
+  std::string req = "POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 5; ++i) req += "12c\r\n" + std::string(300, 'x') + "\r\n";
+  req += "0\r\n\r\n";
+  ASSERT_TRUE(c.send(req));
+  auto r = c.read(3s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+}
+
+TEST_F(ServerTest, BodyWithinTheLimitIsRead) {
+  start();
+  auto r = rawRequest(port(), "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "5");
+}
+
+TEST_F(ServerTest, ContentLengthWithTransferEncodingIs400) {
+  start();
+  auto r = rawRequest(port(),
+                      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhello\r\n0\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(body(*r).at("error").at("code"), "invalid_request");
+}
+
+TEST_F(ServerTest, MalformedRequestsAre400AndServerStaysUp) {
+  start();
+  for (const char* raw : {"GARBAGE\r\n\r\n", "GET /hello HTTP/9.9\r\n\r\n", "GET /hello HTTP/1.1\r\nBad Header\r\n\r\n",
+                          "POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n"}) {
+    auto r = rawRequest(port(), raw);
+    ASSERT_TRUE(r) << raw;
+    EXPECT_EQ(r->status, 400) << raw;
+    EXPECT_EQ(body(*r).at("error").at("code"), "invalid_request");
+  }
+  auto ok = rawRequest(port(), test::get("/hello"));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(ServerTest, SlowHeadersAreCutOff) {
+  ServerOptions o;
+  o.headerTimeout = 300ms;
+  start(o);
+  RawClient c(port());
+  ASSERT_TRUE(c.send("GET /hello HTTP/1.1\r\n"));
+  std::this_thread::sleep_for(150ms);
+  ASSERT_TRUE(c.send("X-A: 1\r\n"));  // still dribbling, never finishing the head
+  EXPECT_TRUE(c.closedWithin(2s));
+  auto ok = rawRequest(port(), test::get("/hello"));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
+  ServerOptions o;
+  o.idleTimeout = 200ms;
+  start(o);
+  RawClient c(port());
+  ASSERT_TRUE(c.send(test::get("/hello")));
+  ASSERT_TRUE(c.read());
+  EXPECT_TRUE(c.closedWithin(2s));
+}
+
+TEST_F(ServerTest, ConnectionCloseIsHonoured) {
+  start();
+  RawClient c(port());
+  ASSERT_TRUE(c.send(test::get("/hello", "Connection: close\r\n")));
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("Connection"), "close");
+  EXPECT_TRUE(c.closedWithin(2s));
+}
+
+TEST_F(ServerTest, StreamingResponseIsChunked) {
+  start();
+  auto r = rawRequest(port(), test::get("/stream"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(r->body, "data: 0\n\ndata: 1\n\ndata: 2\n\n");
+}
+
+TEST_F(ServerTest, ShutdownFinishesInFlightRequestsAndStillAnswersOpenConnections) {
+  start();
+  RawClient idle(port());
+  ASSERT_TRUE(idle.send(test::get("/hello")));
+  ASSERT_TRUE(idle.read());
+  RawClient busy(port());
+  ASSERT_TRUE(busy.send(test::get("/slow")));
+  std::this_thread::sleep_for(100ms);
+  server_->beginShutdown();
+  EXPECT_EQ(server_->activeRequests(), 1u);
+  // A request on a connection that was already open is still answered, then closed.
+  ASSERT_TRUE(idle.send(test::get("/hello")));
+  auto late1 = idle.read(2s);
+  ASSERT_TRUE(late1);
+  EXPECT_EQ(late1->status, 200);
+  EXPECT_EQ(late1->header("Connection"), "close");
+  EXPECT_TRUE(idle.closedWithin(2s));
+  auto r = busy.read(3s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("Connection"), "close");
+  for (int i = 0; i < 100 && server_->activeRequests() > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server_->activeRequests(), 0u);
+  // New connections are refused once the listener is closed.
+  std::this_thread::sleep_for(50ms);
+  RawClient late(port());
+  EXPECT_TRUE(!late.connected() || !late.send(test::get("/hello")) || !late.read(1s));
+}
+
+TEST_F(ServerTest, RequestsAreCountedInMetrics) {
+  start();
+  ASSERT_TRUE(rawRequest(port(), test::get("/hello")));
+  ASSERT_TRUE(rawRequest(port(), test::get("/nope")));
+  // Counted just after the last byte went out: give the server a moment.
+  std::string text;
+  for (int i = 0; i < 100; ++i) {
+    text = metrics_.render();
+    if (text.find("atelier_http_requests_in_flight 0") != std::string::npos) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_NE(text.find(R"(atelier_http_requests_total{route="/hello",method="GET",status="200"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(atelier_http_requests_total{route="unmatched",method="GET",status="404"} 1)"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace atelier::http
