@@ -2,8 +2,11 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 
 namespace atelier {
@@ -12,15 +15,49 @@ void initCrypto() {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
+namespace {
+
+// Random bytes from the OS generator, drawn 4 KiB at a time per thread so that an id does
+// not cost a system call.
+void bufferedRandom(unsigned char* out, std::size_t n) {
+  thread_local std::array<unsigned char, 4096> pool{};
+  thread_local std::size_t used = pool.size();
+  if (n > pool.size()) {
+    randombytes_buf(out, n);
+    return;
+  }
+  if (used + n > pool.size()) {
+    randombytes_buf(pool.data(), pool.size());
+    used = 0;
+  }
+  std::memcpy(out, pool.data() + used, n);
+  sodium_memzero(pool.data() + used, n);
+  used += n;
+}
+
+}  // namespace
+
 std::string newUuidV7() {
-  std::array<unsigned char, 16> b{};
-  randombytes_buf(b.data(), b.size());
+  // 48-bit unix milliseconds, then a 12-bit sequence in rand_a (RFC 9562, method 1), so that
+  // ids made by this process are strictly increasing even within one millisecond: messages
+  // ordered by id keep the order they were created in.
+  static std::atomic<std::uint64_t> last{0};
   const auto ms = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::system_clock::now().time_since_epoch())
           .count());
-  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
-  b[6] = static_cast<unsigned char>(0x70 | (b[6] & 0x0f));
+  std::uint64_t prev = last.load(std::memory_order_relaxed);
+  std::uint64_t next = 0;
+  do {
+    next = std::max(ms << 12, prev + 1);
+  } while (!last.compare_exchange_weak(prev, next, std::memory_order_relaxed));
+  const std::uint64_t stamp = next >> 12;
+  const std::uint64_t seq = next & 0xfff;
+  std::array<unsigned char, 16> b{};
+  bufferedRandom(b.data() + 8, 8);
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(stamp >> (8 * (5 - i)));
+  b[6] = static_cast<unsigned char>(0x70 | (seq >> 8));
+  b[7] = static_cast<unsigned char>(seq & 0xff);
   b[8] = static_cast<unsigned char>(0x80 | (b[8] & 0x3f));
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

@@ -1,0 +1,43 @@
+// Fresh databases for tests: a temp SQLite file, or a new database on the PostgreSQL
+// cluster named by ATELIER_TEST_PG_URL (./dev test starts one). Without that variable the
+// PostgreSQL cases skip — except under CI, where a skipped PostgreSQL run is a failure.
+#pragma once
+
+#include <string>
+
+namespace atelier::test {
+
+enum class DbKind { sqlite, postgres };
+
+std::string dbKindName(DbKind k);
+
+class TestDatabase {
+ public:
+  explicit TestDatabase(DbKind kind);
+  ~TestDatabase();  // drops the database / removes the files
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  // Empty when this kind is not available here (see skipReason()).
+  const std::string& url() const { return url_; }
+  const std::string& skipReason() const { return skipReason_; }
+  const std::string& dir() const { return dir_; }  // a temp directory owned by this object
+
+ private:
+  DbKind kind_;
+  std::string url_;
+  std::string skipReason_;
+  std::string dir_;
+  std::string pgName_;
+};
+
+// GTEST_SKIP() or FAIL() (under CI) when the database is unavailable.
+#define ATELIER_REQUIRE_DATABASE(db)                                                           \
+  do {                                                                                         \
+    if ((db).url().empty()) {                                                                  \
+      if (std::getenv("CI") != nullptr) FAIL() << "PostgreSQL is required in CI: " << (db).skipReason(); \
+      GTEST_SKIP() << (db).skipReason();                                                       \
+    }                                                                                          \
+  } while (0)
+
+}  // namespace atelier::test
