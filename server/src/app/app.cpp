@@ -133,9 +133,17 @@ class App::Impl {
     server_->beginShutdown();
     const auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(config_.shutdownGrace);
     spdlog::info("draining: {} request(s) in flight, up to {} ms", server_->activeRequests(), grace.count());
-    const auto deadline = std::chrono::steady_clock::now() + grace;
+    // Done when nothing has been in flight for a quiet moment (requests may still arrive on
+    // connections that were open, e.g. a proxy's keep-alive pool), or when the grace is over.
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + grace;
+    const auto quiet = std::min<std::chrono::milliseconds>(grace, 1s);
+    auto lastBusy = start;
     asio::steady_timer timer(ioc_);
-    while (server_->activeRequests() > 0 && std::chrono::steady_clock::now() < deadline) {
+    for (;;) {
+      const auto now = std::chrono::steady_clock::now();
+      if (server_->activeRequests() > 0) lastBusy = now;
+      if (now >= deadline || now - lastBusy >= quiet) break;
       timer.expires_after(20ms);
       co_await timer.async_wait(asio::use_awaitable);
     }

@@ -1,0 +1,133 @@
+// The `atelier` binary as a user runs it: configuration errors, .env, data dir, signals.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "support/raw_client.hpp"
+#include "support/server_process.hpp"
+#include "support/test_database.hpp"
+
+namespace atelier {
+namespace {
+
+using namespace std::chrono_literals;
+using test::ServerProcess;
+
+class ProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override { db_ = std::make_unique<test::TestDatabase>(test::DbKind::sqlite); }
+  std::string dir() const { return db_->dir(); }
+  std::map<std::string, std::string> baseEnv(std::uint16_t port) const {
+    return {{"HOST", "127.0.0.1"}, {"PORT", std::to_string(port)}, {"THREADS", "2"}};
+  }
+  std::unique_ptr<test::TestDatabase> db_;
+};
+
+struct BadConfig {
+  const char* var;
+  const char* value;
+  const char* line;
+};
+
+class BadConfigTest : public ProcessTest, public ::testing::WithParamInterface<BadConfig> {};
+
+TEST_P(BadConfigTest, StopsWithExitCode2AndOneLineNamingTheVariable) {
+  const auto& c = GetParam();
+  auto env = baseEnv(test::freePort());
+  env[c.var] = c.value;
+  ServerProcess p({"serve"}, env, dir());
+  auto code = p.waitExit(10s);
+  ASSERT_TRUE(code) << "the server kept running";
+  EXPECT_EQ(*code, 2);
+  EXPECT_EQ(p.output(), std::string(c.line) + "\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Examples, BadConfigTest,
+    ::testing::Values(BadConfig{"PORT", "80a", R"(PORT: not a number: "80a")"},
+                      BadConfig{"DATABASE_URL", "mysql://x", R"(DATABASE_URL: unknown scheme "mysql" (use sqlite:// or postgres://))"},
+                      BadConfig{"JWT_SECRET", "short", "JWT_SECRET: must be at least 32 bytes (got 5)"},
+                      BadConfig{"DEFAULT_TOKEN_LIMIT", "lots", R"(DEFAULT_TOKEN_LIMIT: not a number: "lots")"},
+                      BadConfig{"SHUTDOWN_GRACE", "soon", R"(SHUTDOWN_GRACE: not a duration: "soon" (use e.g. 90s, 15m, 12h, 30d))"}),
+    [](const auto& info) { return std::string(info.param.var); });
+
+TEST_F(ProcessTest, RunsWithDefaultsAndCreatesItsDataDirectory) {
+  const auto port = test::freePort();
+  ServerProcess p({"serve"}, baseEnv(port), dir());
+  ASSERT_TRUE(p.waitHealthy(port)) << p.output();
+  EXPECT_TRUE(std::filesystem::exists(dir() + "/data/atelier.db"));
+  EXPECT_TRUE(std::filesystem::exists(dir() + "/data/jwt_secret"));
+  EXPECT_EQ(std::filesystem::status(dir() + "/data/jwt_secret").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_NE(p.output().find("JWT_SECRET is not set"), std::string::npos);
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.waitExit(10s), 0);
+}
+
+TEST_F(ProcessTest, ReadsDotEnvInTheWorkingDirectory) {
+  const auto port = test::freePort();
+  std::ofstream(dir() + "/.env") << "# test\nPORT=" << port << "\nRATE_LIMIT_REQUESTS_PER_MINUTE=1\n";
+  ServerProcess p({}, {{"HOST", "127.0.0.1"}}, dir());
+  ASSERT_TRUE(p.waitHealthy(port)) << p.output();
+  EXPECT_EQ(test::rawRequest(port, test::get("/api/x"))->status, 404);
+  EXPECT_EQ(test::rawRequest(port, test::get("/api/x"))->status, 429);
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.waitExit(10s), 0);
+}
+
+TEST_F(ProcessTest, SigtermDrainsAndExitsZero) {
+  const auto port = test::freePort();
+  auto env = baseEnv(port);
+  env["SHUTDOWN_GRACE"] = "5s";
+  ServerProcess p({"serve"}, env, dir());
+  ASSERT_TRUE(p.waitHealthy(port)) << p.output();
+  test::RawClient open(port);
+  ASSERT_TRUE(open.send(test::get("/healthz")));
+  ASSERT_TRUE(open.read());
+  p.signal(SIGTERM);
+  // Exits promptly: nothing is in flight, so it does not wait out the grace period.
+  auto code = p.waitExit(4s);
+  ASSERT_TRUE(code) << p.output();
+  EXPECT_EQ(*code, 0);
+  EXPECT_NE(p.output().find("shutdown complete"), std::string::npos);
+  test::RawClient late(port);
+  EXPECT_FALSE(late.connected());
+}
+
+TEST_F(ProcessTest, MigrateAppliesAndReports) {
+  ServerProcess p({"migrate"}, {{"DATABASE_URL", "sqlite://./m.db"}, {"JWT_SECRET", std::string(40, 'x')}}, dir());
+  ASSERT_EQ(p.waitExit(20s), 0) << p.output();
+  EXPECT_NE(p.output().find("2 migration(s) applied"), std::string::npos) << p.output();
+  ServerProcess again({"migrate"}, {{"DATABASE_URL", "sqlite://./m.db"}}, dir());
+  ASSERT_EQ(again.waitExit(20s), 0);
+  EXPECT_NE(again.output().find("0 migration(s) applied"), std::string::npos) << again.output();
+}
+
+TEST_F(ProcessTest, VersionAndUnknownCommand) {
+  ServerProcess v({"version"}, {}, dir());
+  EXPECT_EQ(v.waitExit(10s), 0);
+  EXPECT_EQ(v.output().rfind("atelier ", 0), 0u);
+  ServerProcess bad({"frobnicate"}, {}, dir());
+  EXPECT_EQ(bad.waitExit(10s), 2);
+}
+
+TEST_F(ProcessTest, PortInUseIsAClearStartupError) {
+  const auto port = test::freePort();
+  ServerProcess first({"serve"}, baseEnv(port), dir());
+  ASSERT_TRUE(first.waitHealthy(port));
+  const auto other = dir() + "/second";
+  std::filesystem::create_directories(other);
+  ServerProcess second({"serve"}, baseEnv(port), other);
+  auto code = second.waitExit(10s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 1);
+  EXPECT_NE(second.output().find("cannot listen on 127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << second.output();
+  first.signal(SIGTERM);
+  EXPECT_EQ(first.waitExit(10s), 0);
+}
+
+}  // namespace
+}  // namespace atelier
