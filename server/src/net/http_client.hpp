@@ -1,0 +1,115 @@
+// The outbound HTTP client: libcurl's multi interface driven by Asio (sockets and timers
+// are Asio's; curl never blocks a thread). Used for the model providers, S3 and anything
+// else the server calls.
+//
+// Thread-safety: HttpClient may be used from coroutines on any executor of its io_context.
+// All curl calls happen on the client's own strand. An HttpStream is consumed by one
+// coroutine at a time; cancel() may be called from anywhere.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace atelier::net {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  HeaderList headers;
+  std::string body;
+  std::chrono::milliseconds connectTimeout{10'000};
+  std::chrono::milliseconds totalTimeout{0};  // whole exchange; 0 = none
+  std::chrono::milliseconds idleTimeout{0};   // longest silence before the head or between body bytes; 0 = none
+  std::size_t maxBodyBytes = 16 * 1024 * 1024;  // fetch() only
+  std::string awsSigV4;  // e.g. "aws:amz:us-east-1:s3" (CURLOPT_AWS_SIGV4)
+  std::string userPwd;   // "key:secret" (CURLOPT_USERPWD)
+};
+
+struct HttpResponseHead {
+  int status = 0;
+  HeaderList headers;
+  // Case-insensitive; the last header of that name.
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  HttpResponseHead head;
+  std::string body;
+};
+
+struct HttpClientOptions {
+  // Body chunks (each up to 16 KiB, libcurl's write size) a stream holds before the transfer
+  // is paused until the consumer reads: the bound on buffered bytes per stream.
+  std::size_t bufferedChunks = 64;
+  long maxTotalConnections = 0;  // 0: no limit
+  long maxHostConnections = 0;
+};
+
+// The message of the error a cancelled stream reports (Errc::upstream_error).
+inline constexpr std::string_view kCancelledMessage = "cancelled";
+
+namespace detail {
+struct Transfer;
+class ClientImpl;
+}  // namespace detail
+
+// One request in flight with a streaming body. Destroying it cancels the transfer.
+//
+// An HTTP error status is not an error here: head() returns it and the body is readable.
+// Errors: Errc::upstream_timeout for connect/idle/total timeouts; Errc::upstream_error
+// otherwise, with a short message ("connection refused", "could not resolve host",
+// "TLS handshake failed", kCancelledMessage, …) that never contains the URL.
+class HttpStream {
+ public:
+  ~HttpStream();
+  HttpStream(const HttpStream&) = delete;
+  HttpStream& operator=(const HttpStream&) = delete;
+
+  // Waits for the status line and headers.
+  boost::asio::awaitable<Result<HttpResponseHead>> head();
+  // The next body bytes as they arrive; "" once the body is complete.
+  boost::asio::awaitable<Result<std::string>> read();
+  // Ends the transfer; a pending or later head()/read() fails with kCancelledMessage.
+  // Thread-safe, idempotent.
+  void cancel();
+  bool cancelled() const noexcept;
+
+ private:
+  friend class HttpClient;
+  explicit HttpStream(std::shared_ptr<detail::Transfer> t) : t_(std::move(t)) {}
+  std::shared_ptr<detail::Transfer> t_;
+  std::optional<HttpResponseHead> head_;
+  bool ended_ = false;
+};
+
+class HttpClient {
+ public:
+  HttpClient(boost::asio::any_io_executor ex, HttpClientOptions options = {});
+  ~HttpClient();  // cancels every transfer
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Starts the request; its progress is read through the stream.
+  std::unique_ptr<HttpStream> start(HttpRequest request);
+  // The whole response; a body over request.maxBodyBytes fails (upstream_error).
+  boost::asio::awaitable<Result<HttpResponse>> fetch(HttpRequest request);
+  // Cancels every transfer in flight. Thread-safe, idempotent.
+  void shutdown();
+
+ private:
+  std::shared_ptr<detail::ClientImpl> impl_;
+};
+
+}  // namespace atelier::net

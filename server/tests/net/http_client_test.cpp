@@ -1,0 +1,315 @@
+// HttpClient against a real local server: whole bodies, streaming, errors, timeouts,
+// cancellation, back-pressure, concurrency.
+#include "net/http_client.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <future>
+#include <thread>
+
+#include "support/scripted_server.hpp"
+
+namespace atelier::net {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using test::ScriptedConnection;
+using test::ScriptedRequest;
+using test::ScriptedServer;
+
+class HttpClientTest : public ::testing::Test {
+ protected:
+  HttpClientTest() : client_(std::make_unique<HttpClient>(ioc_.get_executor(), options())) {
+    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  }
+  ~HttpClientTest() override {
+    client_.reset();
+    work_.reset();
+    for (auto& t : threads_) t.join();
+  }
+  virtual HttpClientOptions options() { return {}; }
+
+  // Runs a coroutine on a fresh strand of the test's io_context and waits for its result.
+  template <class T>
+  T run(std::function<asio::awaitable<T>()> body) {
+    std::promise<T> p;
+    auto f = p.get_future();
+    asio::co_spawn(asio::make_strand(ioc_), [&]() -> asio::awaitable<void> { p.set_value(co_await body()); },
+                   asio::detached);
+    EXPECT_EQ(f.wait_for(30s), std::future_status::ready);
+    return f.get();
+  }
+
+  static std::string url(const ScriptedServer& s, const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(s.port()) + path;
+  }
+
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(ioc_);
+  std::vector<std::thread> threads_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+TEST_F(HttpClientTest, FetchesAWholeBodyAndSendsHeadersAndBody) {
+  ScriptedRequest seen;
+  ScriptedServer server([&](ScriptedConnection& c, const ScriptedRequest& r) {
+    seen = r;
+    c.respond(201, R"({"ok":true})", "application/json", "X-Reply: yes\r\n");
+  });
+  HttpRequest req;
+  req.method = "POST";
+  req.url = url(server, "/v1/things?x=1");
+  req.headers = {{"Content-Type", "application/json"}, {"X-Api-Key", "k"}};
+  req.body = R"({"q":1})";
+  auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->head.status, 201);
+  EXPECT_EQ(r->body, R"({"ok":true})");
+  EXPECT_EQ(r->head.header("x-reply"), "yes");
+  EXPECT_EQ(seen.method, "POST");
+  EXPECT_EQ(seen.target, "/v1/things?x=1");
+  EXPECT_EQ(seen.headers["x-api-key"], "k");
+  EXPECT_EQ(seen.body, R"({"q":1})");
+  EXPECT_EQ(seen.headers.count("expect"), 0u);
+}
+
+TEST_F(HttpClientTest, ErrorStatusIsAResponseWithItsBody) {
+  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) {
+    c.respond(500, R"({"error":{"code":500,"message":"boom","status":"INTERNAL"}})", "application/json");
+  });
+  HttpRequest req;
+  req.url = url(server, "/");
+  auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->head.status, 500);
+  EXPECT_NE(r->body.find("boom"), std::string::npos);
+}
+
+TEST_F(HttpClientTest, StreamedChunksArriveBeforeTheResponseEnds) {
+  std::promise<void> firstSeen;
+  auto firstSeenFuture = firstSeen.get_future();
+  ScriptedServer server([&](ScriptedConnection& c, const ScriptedRequest&) {
+    c.startChunked(200);
+    c.chunk("data: one\n\n");
+    // The last chunk is only sent once the client has shown it received the first.
+    firstSeenFuture.wait_for(10s);
+    c.chunk("data: two\n\n");
+    c.endChunked();
+  });
+  HttpRequest req;
+  req.url = url(server, "/stream");
+  auto got = run<std::vector<std::string>>([&]() -> asio::awaitable<std::vector<std::string>> {
+    auto s = client_->start(req);
+    std::vector<std::string> parts;
+    auto h = co_await s->head();
+    if (!h || h->status != 200) co_return parts;
+    for (;;) {
+      auto c = co_await s->read();
+      if (!c || c->empty()) break;
+      parts.push_back(*c);
+      if (parts.size() == 1) firstSeen.set_value();
+    }
+    co_return parts;
+  });
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], "data: one\n\n");
+  EXPECT_EQ(got[1], "data: two\n\n");
+}
+
+TEST_F(HttpClientTest, ConnectionRefusedFailsQuickly) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+  ::close(fd);  // nobody listens there now
+  HttpRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  const auto start = std::chrono::steady_clock::now();
+  auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::upstream_error);
+  EXPECT_EQ(r.error().message, "connection refused");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST_F(HttpClientTest, UnresolvableHostIsReported) {
+  HttpRequest req;
+  req.url = "http://no-such-host.invalid/";
+  auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "could not resolve host");
+}
+
+TEST_F(HttpClientTest, IdleTimeoutWhenTheServerGoesSilent) {
+  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) {
+    c.startChunked(200);
+    c.chunk("data: hello\n\n");
+    c.peerClosedWithin(10s);  // then silence
+  });
+  HttpRequest req;
+  req.url = url(server, "/");
+  req.idleTimeout = 300ms;
+  auto r = run<Result<std::string>>([&]() -> asio::awaitable<Result<std::string>> {
+    auto s = client_->start(req);
+    std::string all;
+    for (;;) {
+      auto c = co_await s->read();
+      if (!c) co_return std::move(c).error();
+      if (c->empty()) co_return all;
+      all += *c;
+    }
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::upstream_timeout);
+}
+
+TEST_F(HttpClientTest, NoAnswerAtAllTimesOut) {
+  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) { c.peerClosedWithin(10s); });
+  HttpRequest req;
+  req.url = url(server, "/");
+  req.idleTimeout = 300ms;
+  auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::upstream_timeout);
+}
+
+TEST_F(HttpClientTest, ConnectionClosedMidBodyIsAnError) {
+  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) {
+    c.send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial");
+    ::shutdown(c.fd(), SHUT_RDWR);
+  });
+  HttpRequest req;
+  req.url = url(server, "/");
+  auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::upstream_error);
+}
+
+TEST_F(HttpClientTest, CancelEndsAPendingReadAndClosesTheConnection) {
+  std::promise<bool> closed;
+  ScriptedServer server([&](ScriptedConnection& c, const ScriptedRequest&) {
+    c.startChunked(200);
+    c.chunk("data: first\n\n");
+    closed.set_value(c.peerClosedWithin(10s));
+  });
+  HttpRequest req;
+  req.url = url(server, "/");
+  HttpStream* raw = nullptr;
+  std::unique_ptr<HttpStream> stream = client_->start(req);
+  raw = stream.get();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(300ms);
+    raw->cancel();
+  });
+  auto r = run<Result<std::string>>([&]() -> asio::awaitable<Result<std::string>> {
+    auto first = co_await raw->read();
+    if (!first) co_return first;
+    co_return co_await raw->read();  // blocks until cancelled
+  });
+  canceller.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, kCancelledMessage);
+  EXPECT_TRUE(raw->cancelled());
+  auto f = closed.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(f.get());
+}
+
+TEST_F(HttpClientTest, SlowConsumerGetsEveryByteIntact) {
+  // 4 MiB in 64 KiB chunks, read slowly: the transfer pauses instead of buffering it all.
+  std::string body;
+  for (int i = 0; body.size() < (4u << 20); ++i) body += "line " + std::to_string(i) + "\n";
+  ScriptedServer server([&](ScriptedConnection& c, const ScriptedRequest&) {
+    c.startChunked(200, "text/plain");
+    for (std::size_t off = 0; off < body.size(); off += 65536) c.chunk(body.substr(off, 65536));
+    c.endChunked();
+  });
+  HttpRequest req;
+  req.url = url(server, "/");
+  auto got = run<std::string>([&]() -> asio::awaitable<std::string> {
+    auto s = client_->start(req);
+    std::string all;
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    for (int n = 0;; ++n) {
+      auto c = co_await s->read();
+      if (!c || c->empty()) break;
+      all += *c;
+      if (n % 16 == 0) {
+        pause.expires_after(2ms);
+        co_await pause.async_wait(asio::use_awaitable);
+      }
+    }
+    co_return all;
+  });
+  EXPECT_EQ(got.size(), body.size());
+  EXPECT_TRUE(got == body);
+}
+
+TEST_F(HttpClientTest, FetchEnforcesTheBodyLimit) {
+  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) { c.respond(200, std::string(100000, 'x')); });
+  HttpRequest req;
+  req.url = url(server, "/");
+  req.maxBodyBytes = 1000;
+  auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("exceeds 1000 bytes"), std::string::npos);
+}
+
+TEST_F(HttpClientTest, HundredConcurrentStreamsAllComplete) {
+  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest& r) {
+    c.startChunked(200);
+    for (int i = 0; i < 5; ++i) {
+      c.chunk(r.target + ":" + std::to_string(i) + ";");
+      std::this_thread::sleep_for(5ms);
+    }
+    c.endChunked();
+  });
+  std::atomic<int> good{0};
+  std::vector<std::promise<void>> done(100);
+  for (int i = 0; i < 100; ++i) {
+    asio::co_spawn(asio::make_strand(ioc_), [&, i]() -> asio::awaitable<void> {
+      HttpRequest req;
+      req.url = url(server, "/s" + std::to_string(i));
+      auto r = co_await client_->fetch(req);
+      std::string want;
+      for (int k = 0; k < 5; ++k) want += "/s" + std::to_string(i) + ":" + std::to_string(k) + ";";
+      if (r && r->body == want) ++good;
+      done[i].set_value();
+    }, asio::detached);
+  }
+  for (auto& d : done) ASSERT_EQ(d.get_future().wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(good.load(), 100);
+}
+
+TEST_F(HttpClientTest, DestroyingAStreamMidTransferIsSafe) {
+  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) {
+    c.startChunked(200);
+    for (int i = 0; i < 50 && c.chunk("x"); ++i) std::this_thread::sleep_for(10ms);
+    c.endChunked();
+  });
+  for (int i = 0; i < 10; ++i) {
+    HttpRequest req;
+    req.url = url(server, "/");
+    auto s = client_->start(req);
+    std::this_thread::sleep_for(std::chrono::milliseconds(i * 5));
+  }  // each stream destroyed while its transfer runs
+  HttpRequest req;
+  req.url = url(server, "/");
+  auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+  EXPECT_TRUE(r.ok());
+}
+
+}  // namespace
+}  // namespace atelier::net
