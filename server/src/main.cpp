@@ -1,8 +1,8 @@
 // atelier: serve | migrate | version
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "app/app.hpp"
@@ -60,8 +60,10 @@ int main(int argc, char** argv) {
         shutdownLogging();
         return 1;
       }
-      spdlog::warn("JWT_SECRET is not set: using the generated secret in {} (set JWT_SECRET in production, "
-                   "the same on every instance)", path);
+      spdlog::warn(
+          "JWT_SECRET is not set: using the generated secret in {} (set JWT_SECRET in production, "
+          "the same on every instance)",
+          path);
       cfg.jwtSecret = std::move(secret).value();
     }
     spdlog::info("configuration: {}", config::describe(cfg));

@@ -56,7 +56,8 @@ class App::Impl {
     store_ = std::move(opened).value();
     auto applied = store_->migrate();
     if (!applied) return std::move(applied).error();
-    if (*applied > 0) spdlog::info("applied {} migration(s) to the {} database", *applied, store_->dialect());
+    if (*applied > 0)
+      spdlog::info("applied {} migration(s) to the {} database", *applied, store_->dialect());
     dbPool_ = std::make_unique<WorkerPool>("db", kDbConnections, kDbQueue);
 
     registerRoutes();
@@ -70,7 +71,8 @@ class App::Impl {
         http::cors(config_.corsOrigins),
         http::rateLimit(std::make_shared<http::RateLimiter>(config_.rateLimitRequestsPerMinute)),
     };
-    server_ = std::make_unique<http::Server>(ioc_, serverOptions, router_, std::move(chain), observer_);
+    server_ =
+        std::make_unique<http::Server>(ioc_, serverOptions, router_, std::move(chain), observer_);
     if (auto listening = server_->listen(); !listening) return std::move(listening).error();
     server_->start();
 
@@ -78,8 +80,9 @@ class App::Impl {
     for (unsigned i = 0; i < config_.threads; ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
     }
-    spdlog::info("atelier {} listening on http://{}:{} ({} database, {} I/O threads)", ATELIER_VERSION,
-                 config_.host, server_->port(), store_->dialect(), config_.threads);
+    spdlog::info("atelier {} listening on http://{}:{} ({} database, {} I/O threads)",
+                 ATELIER_VERSION, config_.host, server_->port(), store_->dialect(),
+                 config_.threads);
     return {};
   }
 
@@ -96,7 +99,8 @@ class App::Impl {
 
   void requestShutdown() {
     std::call_once(shutdownOnce_, [this] {
-      asio::co_spawn(ioc_, [this] { return shutdown(); }, asio::detached);
+      asio::co_spawn(
+          ioc_, [this] { return shutdown(); }, asio::detached);
     });
   }
 
@@ -132,7 +136,8 @@ class App::Impl {
     }
     server_->beginShutdown();
     const auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(config_.shutdownGrace);
-    spdlog::info("draining: {} request(s) in flight, up to {} ms", server_->activeRequests(), grace.count());
+    spdlog::info("draining: {} request(s) in flight, up to {} ms", server_->activeRequests(),
+                 grace.count());
     // Done when nothing has been in flight for a quiet moment (requests may still arrive on
     // connections that were open, e.g. a proxy's keep-alive pool), or when the grace is over.
     const auto start = std::chrono::steady_clock::now();
@@ -178,11 +183,21 @@ class App::Impl {
 
 App::App(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 App::~App() = default;
-Result<void> App::start() { return impl_->start(); }
-std::uint16_t App::port() const { return impl_->port(); }
-void App::requestShutdown() { impl_->requestShutdown(); }
-void App::handleSignals() { impl_->handleSignals(); }
-int App::wait() { return impl_->wait(); }
+Result<void> App::start() {
+  return impl_->start();
+}
+std::uint16_t App::port() const {
+  return impl_->port();
+}
+void App::requestShutdown() {
+  impl_->requestShutdown();
+}
+void App::handleSignals() {
+  impl_->handleSignals();
+}
+int App::wait() {
+  return impl_->wait();
+}
 
 int serve(config::Config config) {
   App app(std::move(config));
@@ -206,7 +221,8 @@ int migrate(const config::Config& config) {
     spdlog::critical("migration failed: {}", applied.error().message);
     return 1;
   }
-  spdlog::info("{} migration(s) applied; the {} schema is up to date", *applied, (*opened)->dialect());
+  spdlog::info("{} migration(s) applied; the {} schema is up to date", *applied,
+               (*opened)->dialect());
   return 0;
 }
 

@@ -32,8 +32,9 @@ health at <code>/healthz</code>, readiness at <code>/readyz</code>, metrics at <
 void registerWebRoutes(http::Router& router) {
   router.add("GET", "/", [](http::Request&) -> asio::awaitable<Result<http::Response>> {
     auto r = http::Response::text(200, std::string(kLandingPage), "text/html; charset=utf-8");
-    r.headers.emplace_back("Content-Security-Policy",
-                           "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
+    r.headers.emplace_back(
+        "Content-Security-Policy",
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
     r.headers.emplace_back("Cache-Control", "no-cache");
     co_return r;
   });

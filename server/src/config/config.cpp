@@ -1,12 +1,12 @@
 #include "config/config.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/url/parse.hpp>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -82,7 +82,8 @@ class Reader {
       return fail(var, "not an http(s) URL");
     }
     out = std::string(*v);
-    while (out.size() > 1 && out.back() == '/') out.pop_back();
+    while (out.size() > 1 && out.back() == '/')
+      out.pop_back();
   }
 
  private:
@@ -108,14 +109,16 @@ void readDatabase(Reader& r, Config& c) {
   if (!v) return;
   const auto scheme = schemeOf(*v);
   if (scheme == "sqlite") {
-    if (v->size() <= 9) return r.fail("DATABASE_URL", "sqlite:// needs a file path, e.g. sqlite://./data/atelier.db");
+    if (v->size() <= 9)
+      return r.fail("DATABASE_URL", "sqlite:// needs a file path, e.g. sqlite://./data/atelier.db");
   } else if (scheme == "postgres" || scheme == "postgresql") {
     auto u = boost::urls::parse_absolute_uri(*v);
     if (!u) return r.fail("DATABASE_URL", "not a valid postgres:// URL");
   } else if (scheme.empty()) {
     return r.fail("DATABASE_URL", "not a URL (use sqlite://<path> or postgres://…)");
   } else {
-    return r.fail("DATABASE_URL", fmt::format("unknown scheme {} (use sqlite:// or postgres://)", config::quoted(scheme)));
+    return r.fail("DATABASE_URL", fmt::format("unknown scheme {} (use sqlite:// or postgres://)",
+                                              config::quoted(scheme)));
   }
   c.databaseUrl = std::string(*v);
 }
@@ -125,15 +128,19 @@ void readStorage(Reader& r, StorageConfig& s) {
   const auto scheme = schemeOf(s.url);
   if (scheme == "file") {
     s.localRoot = s.url.substr(7);
-    if (s.localRoot.empty()) return r.fail("STORAGE_URL", "file:// needs a directory, e.g. file://./data/uploads");
+    if (s.localRoot.empty())
+      return r.fail("STORAGE_URL", "file:// needs a directory, e.g. file://./data/uploads");
   } else if (scheme == "s3") {
     s.bucket = s.url.substr(5);
-    while (!s.bucket.empty() && s.bucket.back() == '/') s.bucket.pop_back();
+    while (!s.bucket.empty() && s.bucket.back() == '/')
+      s.bucket.pop_back();
     if (!validBucket(s.bucket)) {
-      return r.fail("STORAGE_URL", fmt::format("not a valid S3 bucket name: {}", config::quoted(s.bucket)));
+      return r.fail("STORAGE_URL",
+                    fmt::format("not a valid S3 bucket name: {}", config::quoted(s.bucket)));
     }
   } else {
-    return r.fail("STORAGE_URL", fmt::format("unknown scheme {} (use file:// or s3://)", config::quoted(scheme)));
+    return r.fail("STORAGE_URL",
+                  fmt::format("unknown scheme {} (use file:// or s3://)", config::quoted(scheme)));
   }
   r.httpUrl("S3_ENDPOINT", s.s3Endpoint);
   r.string("S3_REGION", s.s3Region);
@@ -154,7 +161,8 @@ void readSchemeUrl(Reader& r, std::string_view var, std::initializer_list<std::s
     }
   }
   std::string list;
-  for (auto s : schemes) list += (list.empty() ? "" : " or ") + std::string(s) + "://";
+  for (auto s : schemes)
+    list += (list.empty() ? "" : " or ") + std::string(s) + "://";
   r.fail(var, "not a valid URL (use " + list + "…)");
 }
 
@@ -171,7 +179,11 @@ bool validUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   while (i < s.size()) {
     const unsigned char c = p[i];
-    std::size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    std::size_t len = c < 0x80             ? 1
+                      : (c & 0xe0) == 0xc0 ? 2
+                      : (c & 0xf0) == 0xe0 ? 3
+                      : (c & 0xf8) == 0xf0 ? 4
+                                           : 0;
     if (len == 0 || i + len > s.size()) return false;
     for (std::size_t k = 1; k < len; ++k) {
       if ((p[i + k] & 0xc0) != 0x80) return false;
@@ -194,7 +206,8 @@ Result<EnvMap> parseDotenv(std::string_view text, std::string_view fileName) {
     pos = nl + 1;
     ++lineNo;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
+      line.remove_prefix(1);
     if (line.empty() || line.front() == '#') {
       if (nl == text.size()) break;
       continue;
@@ -206,15 +219,18 @@ Result<EnvMap> parseDotenv(std::string_view text, std::string_view fileName) {
     };
     if (eq == std::string_view::npos) return fail("expected KEY=value");
     std::string_view key = line.substr(0, eq);
-    while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.remove_suffix(1);
+    while (!key.empty() && (key.back() == ' ' || key.back() == '\t'))
+      key.remove_suffix(1);
     if (key.empty()) return fail("empty variable name");
     for (char c : key) {
-      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '_')) {
         return fail("invalid variable name");
       }
     }
     std::string_view rest = line.substr(eq + 1);
-    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t'))
+      rest.remove_prefix(1);
     std::string value;
     if (!rest.empty() && (rest.front() == '"' || rest.front() == '\'')) {
       const char q = rest.front();
@@ -235,13 +251,16 @@ Result<EnvMap> parseDotenv(std::string_view text, std::string_view fileName) {
       }
       if (!closed) return fail("unterminated quote");
       std::string_view after = rest.substr(i + 1);
-      while (!after.empty() && (after.front() == ' ' || after.front() == '\t')) after.remove_prefix(1);
-      if (!after.empty() && after.front() != '#') return fail("unexpected text after the closing quote");
+      while (!after.empty() && (after.front() == ' ' || after.front() == '\t'))
+        after.remove_prefix(1);
+      if (!after.empty() && after.front() != '#')
+        return fail("unexpected text after the closing quote");
     } else {
       // Unquoted: up to an inline " #" comment, trailing blanks trimmed.
       const auto hash = rest.find(" #");
       if (hash != std::string_view::npos) rest = rest.substr(0, hash);
-      while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+      while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t'))
+        rest.remove_suffix(1);
       value = std::string(rest);
     }
     out[std::string(key)] = std::move(value);
@@ -289,7 +308,8 @@ Result<Config> loadConfig(const EnvMap& env) {
 
   r.string("LLM_PROVIDER", c.llmProvider);
   if (c.llmProvider != "gemini" && c.llmProvider != "openai") {
-    r.fail("LLM_PROVIDER", fmt::format("unknown provider {} (use gemini or openai)", config::quoted(c.llmProvider)));
+    r.fail("LLM_PROVIDER", fmt::format("unknown provider {} (use gemini or openai)",
+                                       config::quoted(c.llmProvider)));
   }
   r.httpUrl("OPENAI_BASE_URL", c.openaiBaseUrl);
   r.string("OPENAI_API_KEY", c.openaiApiKey);
@@ -326,14 +346,17 @@ Result<Config> loadConfig(const EnvMap& env) {
   readSchemeUrl(r, "REDIS_URL", {"redis", "rediss"}, c.redisUrl);
 
   r.string("LOG_LEVEL", c.logLevel);
-  static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  static constexpr std::string_view kLevels[] = {"trace", "debug",    "info", "warn",
+                                                 "error", "critical", "off"};
   if (std::find(std::begin(kLevels), std::end(kLevels), c.logLevel) == std::end(kLevels)) {
-    r.fail("LOG_LEVEL", fmt::format("unknown level {} (use trace, debug, info, warn, error, critical or off)",
-                                    config::quoted(c.logLevel)));
+    r.fail("LOG_LEVEL",
+           fmt::format("unknown level {} (use trace, debug, info, warn, error, critical or off)",
+                       config::quoted(c.logLevel)));
   }
   r.string("LOG_FORMAT", c.logFormat);
   if (c.logFormat != "text" && c.logFormat != "json") {
-    r.fail("LOG_FORMAT", fmt::format("unknown format {} (use text or json)", config::quoted(c.logFormat)));
+    r.fail("LOG_FORMAT",
+           fmt::format("unknown format {} (use text or json)", config::quoted(c.logFormat)));
   }
   if (r.failed()) return r.error();
 
@@ -357,7 +380,8 @@ Result<std::string> loadOrCreateJwtSecret(const std::string& path) {
   if (std::ifstream in{path, std::ios::binary}) {
     std::string secret;
     std::getline(in, secret);
-    if (secret.size() < 32) return failed("holds fewer than 32 bytes; delete it to generate a new one");
+    if (secret.size() < 32)
+      return failed("holds fewer than 32 bytes; delete it to generate a new one");
     return secret;
   }
   std::error_code ec;
@@ -393,10 +417,10 @@ std::string describe(const Config& c) {
       "host={} port={} database={} storage={} provider={} model={} gemini_key={} threads={} "
       "token_limit={} max_chats={} rate_limit={}/min trust_proxy={} cors=[{}] smtp={} log={}/{}",
       c.host, c.port, redactUrl(c.databaseUrl), c.storage.url, c.llmProvider,
-      c.llmProvider == "openai" ? c.openaiModel : c.geminiModel, c.geminiApiKey.empty() ? "unset" : "***",
-      c.threads, c.defaultTokenLimit, c.maxChatsPerUser, c.rateLimitRequestsPerMinute, c.trustProxy,
-      fmt::join(c.corsOrigins, ","), c.smtpUrl.empty() ? "log" : redactUrl(c.smtpUrl), c.logLevel,
-      c.logFormat);
+      c.llmProvider == "openai" ? c.openaiModel : c.geminiModel,
+      c.geminiApiKey.empty() ? "unset" : "***", c.threads, c.defaultTokenLimit, c.maxChatsPerUser,
+      c.rateLimitRequestsPerMinute, c.trustProxy, fmt::join(c.corsOrigins, ","),
+      c.smtpUrl.empty() ? "log" : redactUrl(c.smtpUrl), c.logLevel, c.logFormat);
 }
 
 }  // namespace atelier::config

@@ -32,7 +32,7 @@ struct Config {
   std::string databaseUrl = "sqlite://./data/atelier.db";
   StorageConfig storage;
 
-  std::string jwtSecret;              // empty: generate into ./data/jwt_secret at start
+  std::string jwtSecret;  // empty: generate into ./data/jwt_secret at start
   std::chrono::seconds accessTokenTtl{15 * 60};
   std::chrono::seconds refreshTokenTtl{30 * 86400};
 

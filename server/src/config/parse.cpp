@@ -47,11 +47,20 @@ Parsed<std::chrono::seconds> parseDuration(std::string_view text) {
   const char unit = text.back();
   std::int64_t scale = 0;
   switch (unit) {
-    case 's': scale = 1; break;
-    case 'm': scale = 60; break;
-    case 'h': scale = 3600; break;
-    case 'd': scale = 86400; break;
-    default: return bad;
+    case 's':
+      scale = 1;
+      break;
+    case 'm':
+      scale = 60;
+      break;
+    case 'h':
+      scale = 3600;
+      break;
+    case 'd':
+      scale = 86400;
+      break;
+    default:
+      return bad;
   }
   const std::string_view digits = text.substr(0, text.size() - 1);
   for (char c : digits) {
@@ -69,7 +78,8 @@ Parsed<std::chrono::seconds> parseDuration(std::string_view text) {
 
 Parsed<bool> parseBool(std::string_view text) {
   std::string t;
-  for (char c : text) t += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (char c : text)
+    t += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   if (t == "true" || t == "1" || t == "yes" || t == "on") return true;
   if (t == "false" || t == "0" || t == "no" || t == "off") return false;
   return "not a boolean: " + quoted(text) + " (use true or false)";
@@ -81,9 +91,12 @@ Parsed<std::vector<std::string>> parseOrigins(std::string_view text) {
   while (start <= text.size()) {
     const std::size_t comma = std::min(text.find(',', start), text.size());
     std::string_view item = text.substr(start, comma - start);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    while (!item.empty() && item.back() == '/') item.remove_suffix(1);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
+    while (!item.empty() && item.back() == '/')
+      item.remove_suffix(1);
     if (!item.empty()) {
       auto u = boost::urls::parse_absolute_uri(item);
       if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty() ||

@@ -11,27 +11,42 @@ int statusFor(Errc code) noexcept {
     case Errc::invalid_request:
     case Errc::invalid_code:
     case Errc::code_expired:
-    case Errc::invalid_attachment: return 400;
+    case Errc::invalid_attachment:
+      return 400;
     case Errc::unauthorized:
     case Errc::invalid_credentials:
-    case Errc::invalid_refresh_token: return 401;
+    case Errc::invalid_refresh_token:
+      return 401;
     case Errc::email_not_verified:
     case Errc::chat_limit_reached:
-    case Errc::token_limit_exceeded: return 403;
-    case Errc::not_found: return 404;
-    case Errc::method_not_allowed: return 405;
-    case Errc::request_timeout: return 408;
+    case Errc::token_limit_exceeded:
+      return 403;
+    case Errc::not_found:
+      return 404;
+    case Errc::method_not_allowed:
+      return 405;
+    case Errc::request_timeout:
+      return 408;
     case Errc::email_taken:
-    case Errc::generation_in_progress: return 409;
-    case Errc::payload_too_large: return 413;
-    case Errc::unsupported_media_type: return 415;
-    case Errc::headers_too_large: return 431;
-    case Errc::rate_limited: return 429;
-    case Errc::internal: return 500;
-    case Errc::upstream_error: return 502;
-    case Errc::upstream_timeout: return 504;
+    case Errc::generation_in_progress:
+      return 409;
+    case Errc::payload_too_large:
+      return 413;
+    case Errc::unsupported_media_type:
+      return 415;
+    case Errc::headers_too_large:
+      return 431;
+    case Errc::rate_limited:
+      return 429;
+    case Errc::internal:
+      return 500;
+    case Errc::upstream_error:
+      return 502;
+    case Errc::upstream_timeout:
+      return 504;
     case Errc::unavailable:
-    case Errc::provider_not_configured: return 503;
+    case Errc::provider_not_configured:
+      return 503;
   }
   return 500;
 }
@@ -51,7 +66,9 @@ json::object errorObject(const Error& error) {
 
 }  // namespace
 
-std::string errorObjectJson(const Error& error) { return json::serialize(errorObject(error)); }
+std::string errorObjectJson(const Error& error) {
+  return json::serialize(errorObject(error));
+}
 
 Response errorResponse(const Error& error, std::string_view requestId) {
   json::object e = errorObject(error);

@@ -26,7 +26,8 @@ Middleware exceptionGuard() {
 }
 
 Middleware cors(std::vector<std::string> allowedOrigins) {
-  return [origins = std::move(allowedOrigins)](Request& req, Next next) -> asio::awaitable<Response> {
+  return [origins = std::move(allowedOrigins)](Request& req,
+                                               Next next) -> asio::awaitable<Response> {
     const auto origin = req.header("Origin");
     const bool allowed =
         origin && std::find(origins.begin(), origins.end(), *origin) != origins.end();

@@ -33,7 +33,7 @@ struct Request {
   const Route* route = nullptr;  // set once matched; null for 404/405/preflight
   std::string allowedMethods;    // when route is null: the methods this path serves (405)
   std::vector<std::pair<std::string, std::string>> params;  // path parameters
-  std::string userId;  // set by the authentication middleware
+  std::string userId;                                       // set by the authentication middleware
 
   std::optional<std::string_view> header(std::string_view name) const {
     return findHeader(headers, name);

@@ -40,7 +40,8 @@ std::vector<std::string_view> splitPath(std::string_view path) {
 
 }  // namespace
 
-void Router::add(std::string method, std::string_view pattern, Handler handler, RouteOptions options) {
+void Router::add(std::string method, std::string_view pattern, Handler handler,
+                 RouteOptions options) {
   auto route = std::make_unique<Route>();
   route->method = std::move(method);
   route->pattern = std::string(pattern);

@@ -30,7 +30,8 @@ using Middleware = std::function<boost::asio::awaitable<Response>(Request&, Next
 // temporary.
 class Next {
  public:
-  Next(std::span<const Middleware> rest, const Terminal* terminal) : rest_(rest), terminal_(terminal) {}
+  Next(std::span<const Middleware> rest, const Terminal* terminal)
+      : rest_(rest), terminal_(terminal) {}
   boost::asio::awaitable<Response> operator()(Request& req) const;
 
  private:
@@ -68,7 +69,8 @@ class Router {
  public:
   // Registers `handler` for `method` and `pattern`. Segments starting with ':' are
   // parameters; a parameter matches one non-empty segment. REQUIRES: not yet served.
-  void add(std::string method, std::string_view pattern, Handler handler, RouteOptions options = {});
+  void add(std::string method, std::string_view pattern, Handler handler,
+           RouteOptions options = {});
 
   struct Match {
     const Route* route = nullptr;  // set when found

@@ -47,8 +47,10 @@ bool saneRequestId(std::string_view id) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -129,7 +131,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   Result<void> listen() {
     beast::error_code ec;
     const auto address = asio::ip::make_address(options_.host, ec);
-    if (ec) return Error::make(Errc::unavailable, "HOST: not an IP address: \"" + options_.host + "\"");
+    if (ec)
+      return Error::make(Errc::unavailable, "HOST: not an IP address: \"" + options_.host + "\"");
     const tcp::endpoint ep(address, options_.port);
     acceptor_.open(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
@@ -137,15 +140,17 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
       return Error::make(Errc::unavailable, "cannot listen on " + options_.host + ":" +
-                                                std::to_string(options_.port) + ": " + ec.message());
+                                                std::to_string(options_.port) + ": " +
+                                                ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
     return {};
   }
 
   void start() {
-    asio::co_spawn(acceptor_.get_executor(), [self = shared_from_this()] { return self->acceptLoop(); },
-                   asio::detached);
+    asio::co_spawn(
+        acceptor_.get_executor(), [self = shared_from_this()] { return self->acceptLoop(); },
+        asio::detached);
   }
 
   void beginShutdown() {
@@ -196,9 +201,9 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
         std::lock_guard lock(mu_);
         conns_.insert(conn);
       }
-      asio::co_spawn(conn->stream.get_executor(),
-                     [self = shared_from_this(), conn] { return self->session(conn); },
-                     asio::detached);
+      asio::co_spawn(
+          conn->stream.get_executor(),
+          [self = shared_from_this(), conn] { return self->session(conn); }, asio::detached);
     }
   }
 
@@ -293,10 +298,11 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     const bool wantsKeepAlive = parser.keep_alive();
 
     if (req.target.empty() || req.target.front() != '/') {
-      co_await sendFinal(stream, req,
-                         errorResponse(Error::make(Errc::invalid_request, "malformed request target"),
-                                       req.requestId),
-                         "malformed");
+      co_await sendFinal(
+          stream, req,
+          errorResponse(Error::make(Errc::invalid_request, "malformed request target"),
+                        req.requestId),
+          "malformed");
       co_return false;
     }
 
@@ -315,8 +321,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       parser.body_limit(limit);
       if (head[bhttp::field::expect] == "100-continue") {
         stream.expires_after(options_.writeTimeout);
-        auto [cec, cn] =
-            co_await asio::async_write(stream, asio::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25), kTuple);
+        auto [cec, cn] = co_await asio::async_write(
+            stream, asio::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25), kTuple);
         if (cec) co_return false;
       }
       stream.expires_after(options_.bodyTimeout);
@@ -329,10 +335,11 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
                        options_.bodyTimeout.count());
         } else if (bec != bhttp::error::partial_message && bec != asio::error::eof &&
                    bec != asio::error::connection_reset) {
-          co_await sendFinal(stream, req,
-                             errorResponse(Error::make(Errc::invalid_request, "malformed request body"),
-                                           req.requestId),
-                             routeName(req));
+          co_await sendFinal(
+              stream, req,
+              errorResponse(Error::make(Errc::invalid_request, "malformed request body"),
+                            req.requestId),
+              routeName(req));
         }
         co_return false;
       }
@@ -347,7 +354,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     const bool ok = co_await writeResponse(stream, req, res, keepAlive, bytes);
     --active_;
     finish(req, res.status, bytes);
-    co_return ok && keepAlive;
+    co_return ok&& keepAlive;
   }
 
   static std::string_view routeName(const Request& req) {
@@ -389,7 +396,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     r.path = req.path;
     r.status = res.status;
     r.bytesOut = bytes;
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - req.received).count();
+    r.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - req.received).count();
     r.requestId = req.requestId;
     r.client = req.clientAddress;
     observer_.finished(r);
@@ -407,7 +415,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
 
   // The status line and headers, serialized by hand into one buffer (Beast's generic
   // serializer costs more than the rest of a small response).
-  static std::string serializeHead(const Request& req, const Response& res, bool keepAlive, bool chunked) {
+  static std::string serializeHead(const Request& req, const Response& res, bool keepAlive,
+                                   bool chunked) {
     std::string head;
     head.reserve(256);
     head += "HTTP/1.1 ";
@@ -419,10 +428,12 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       head += name;
       head += ": ";
       // A value never carries a line break (no header injection through data).
-      for (char c : value) head += (c == '\r' || c == '\n') ? ' ' : c;
+      for (char c : value)
+        head += (c == '\r' || c == '\n') ? ' ' : c;
       head += "\r\n";
     };
-    for (const auto& [k, v] : res.headers) field(k, v);
+    for (const auto& [k, v] : res.headers)
+      field(k, v);
     field("X-Request-Id", req.requestId);
     field("X-Content-Type-Options", "nosniff");
     if (!keepAlive) field("Connection", "close");
@@ -474,13 +485,29 @@ Server::Server(asio::io_context& ioc, ServerOptions options, const Router& route
     : impl_(std::make_shared<Impl>(ioc, std::move(options), router, std::move(chain), observer)) {}
 
 Server::~Server() = default;
-Result<void> Server::listen() { return impl_->listen(); }
-std::uint16_t Server::port() const noexcept { return impl_->port(); }
-void Server::start() { impl_->start(); }
-void Server::beginShutdown() { impl_->beginShutdown(); }
-void Server::closeAll() { impl_->closeAll(); }
-bool Server::draining() const noexcept { return impl_->draining(); }
-std::size_t Server::openConnections() const noexcept { return impl_->openConnections(); }
-std::size_t Server::activeRequests() const noexcept { return impl_->activeRequests(); }
+Result<void> Server::listen() {
+  return impl_->listen();
+}
+std::uint16_t Server::port() const noexcept {
+  return impl_->port();
+}
+void Server::start() {
+  impl_->start();
+}
+void Server::beginShutdown() {
+  impl_->beginShutdown();
+}
+void Server::closeAll() {
+  impl_->closeAll();
+}
+bool Server::draining() const noexcept {
+  return impl_->draining();
+}
+std::size_t Server::openConnections() const noexcept {
+  return impl_->openConnections();
+}
+std::size_t Server::activeRequests() const noexcept {
+  return impl_->activeRequests();
+}
 
 }  // namespace atelier::http

@@ -23,8 +23,9 @@ using boost::system::error_code;
 std::optional<std::string_view> HttpResponseHead::header(std::string_view name) const {
   std::optional<std::string_view> found;
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(a) == std::tolower(b);
+        })) {
       found = v;
     }
   }
@@ -106,9 +107,11 @@ Error transferError(CURLcode code, const Transfer& t) {
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_PARTIAL_FILE:
-      return Error::make(Errc::upstream_error, "the connection was closed before the response was complete");
+      return Error::make(Errc::upstream_error,
+                         "the connection was closed before the response was complete");
     default:
-      return Error::make(Errc::upstream_error, std::string("request failed: ") + curl_easy_strerror(code));
+      return Error::make(Errc::upstream_error,
+                         std::string("request failed: ") + curl_easy_strerror(code));
   }
 }
 
@@ -149,7 +152,9 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   std::size_t capacity() const { return std::max<std::size_t>(2, options_.bufferedChunks); }
 
   void add(std::shared_ptr<Transfer> t) {
-    asio::post(strand_, [self = shared_from_this(), t = std::move(t)]() mutable { self->addOnStrand(std::move(t)); });
+    asio::post(strand_, [self = shared_from_this(), t = std::move(t)]() mutable {
+      self->addOnStrand(std::move(t));
+    });
   }
 
   // Consumer made room: unpause, and deliver what waited for room.
@@ -174,7 +179,8 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   void shutdown() {
     asio::post(strand_, [self = shared_from_this()] {
       std::vector<std::shared_ptr<Transfer>> all;
-      for (auto& [easy, t] : self->transfers_) all.push_back(t);
+      for (auto& [easy, t] : self->transfers_)
+        all.push_back(t);
       for (auto& t : all) {
         t->cancelled = true;
         self->fail(*t, Error::make(Errc::upstream_error, std::string(kCancelledMessage)));
@@ -187,7 +193,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   struct SocketState {
     std::unique_ptr<tcp::socket> socket;
     std::uint64_t generation = 0;  // a reused fd number is a different socket
-    int want = 0;  // CURL_POLL_*
+    int want = 0;                  // CURL_POLL_*
     bool reading = false;
     bool writing = false;
   };
@@ -206,7 +212,8 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connectTimeout.count()));
-    if (r.totalTimeout.count() > 0) curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(r.totalTimeout.count()));
+    if (r.totalTimeout.count() > 0)
+      curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(r.totalTimeout.count()));
     if (r.method == "GET") {
       curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     } else if (r.method == "HEAD") {
@@ -251,11 +258,12 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
         self->armIdle(t, idle);  // the consumer is slow, not the server
         return;
       }
-      const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                                t->lastActivity);
+      const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - t->lastActivity);
       if (silent >= idle) {
         self->fail(*t, Error::make(Errc::upstream_timeout,
-                                   "no data from the server for " + std::to_string(idle.count() / 1000.0).substr(0, 4) + " s"));
+                                   "no data from the server for " +
+                                       std::to_string(idle.count() / 1000.0).substr(0, 4) + " s"));
       } else {
         self->armIdle(t, idle - silent);
       }
@@ -322,14 +330,18 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     if (line.rfind("HTTP/", 0) == 0) {
       t->head.headers.clear();  // a new response (after 100 Continue or a redirect)
       const auto sp = line.find(' ');
-      if (sp != std::string_view::npos) t->head.status = std::atoi(std::string(line.substr(sp + 1, 3)).c_str());
+      if (sp != std::string_view::npos)
+        t->head.status = std::atoi(std::string(line.substr(sp + 1, 3)).c_str());
       return size * n;
     }
     const auto colon = line.find(':');
     if (colon != std::string_view::npos) {
       std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() &&
+             (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+        value.remove_suffix(1);
       t->head.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
     }
     return size * n;
@@ -362,7 +374,8 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
 
   static curl_socket_t onOpenSocket(void* userp, curlsocktype purpose, curl_sockaddr* address) {
     auto* self = static_cast<ClientImpl*>(userp);
-    if (purpose != CURLSOCKTYPE_IPCXN || (address->family != AF_INET && address->family != AF_INET6)) {
+    if (purpose != CURLSOCKTYPE_IPCXN ||
+        (address->family != AF_INET && address->family != AF_INET6)) {
       return CURL_SOCKET_BAD;
     }
     error_code ec;
@@ -410,19 +423,22 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     const auto gen = s.generation;
     if ((s.want & CURL_POLL_IN) && !s.reading) {
       s.reading = true;
-      s.socket->async_wait(tcp::socket::wait_read, [self = shared_from_this(), fd, gen](error_code ec) {
-        self->onReady(fd, gen, ec, CURL_CSELECT_IN, &SocketState::reading);
-      });
+      s.socket->async_wait(tcp::socket::wait_read,
+                           [self = shared_from_this(), fd, gen](error_code ec) {
+                             self->onReady(fd, gen, ec, CURL_CSELECT_IN, &SocketState::reading);
+                           });
     }
     if ((s.want & CURL_POLL_OUT) && !s.writing) {
       s.writing = true;
-      s.socket->async_wait(tcp::socket::wait_write, [self = shared_from_this(), fd, gen](error_code ec) {
-        self->onReady(fd, gen, ec, CURL_CSELECT_OUT, &SocketState::writing);
-      });
+      s.socket->async_wait(tcp::socket::wait_write,
+                           [self = shared_from_this(), fd, gen](error_code ec) {
+                             self->onReady(fd, gen, ec, CURL_CSELECT_OUT, &SocketState::writing);
+                           });
     }
   }
 
-  void onReady(curl_socket_t fd, std::uint64_t gen, error_code ec, int event, bool SocketState::*flag) {
+  void onReady(curl_socket_t fd, std::uint64_t gen, error_code ec, int event,
+               bool SocketState::*flag) {
     auto it = sockets_.find(fd);
     if (it == sockets_.end() || it->second.generation != gen) return;  // closed (or fd reused)
     it->second.*flag = false;
@@ -463,9 +479,13 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
 
 // ---- HttpStream ------------------------------------------------------------------------------
 
-HttpStream::~HttpStream() { cancel(); }
+HttpStream::~HttpStream() {
+  cancel();
+}
 
-bool HttpStream::cancelled() const noexcept { return t_->cancelled.load(); }
+bool HttpStream::cancelled() const noexcept {
+  return t_->cancelled.load();
+}
 
 void HttpStream::cancel() {
   if (t_->cancelled.exchange(true)) return;
@@ -474,7 +494,9 @@ void HttpStream::cancel() {
 }
 
 namespace {
-Error cancelledError() { return Error::make(Errc::upstream_error, std::string(kCancelledMessage)); }
+Error cancelledError() {
+  return Error::make(Errc::upstream_error, std::string(kCancelledMessage));
+}
 }  // namespace
 
 asio::awaitable<Result<HttpResponseHead>> HttpStream::head() {
@@ -521,12 +543,17 @@ asio::awaitable<Result<std::string>> HttpStream::read() {
 HttpClient::HttpClient(asio::any_io_executor ex, HttpClientOptions options)
     : impl_(std::make_shared<detail::ClientImpl>(std::move(ex), options)) {}
 
-HttpClient::~HttpClient() { shutdown(); }
+HttpClient::~HttpClient() {
+  shutdown();
+}
 
-void HttpClient::shutdown() { impl_->shutdown(); }
+void HttpClient::shutdown() {
+  impl_->shutdown();
+}
 
 std::unique_ptr<HttpStream> HttpClient::start(HttpRequest request) {
-  auto t = std::make_shared<detail::Transfer>(impl_->strand(), impl_->capacity(), std::move(request));
+  auto t =
+      std::make_shared<detail::Transfer>(impl_->strand(), impl_->capacity(), std::move(request));
   t->client = impl_;
   impl_->add(t);
   return std::unique_ptr<HttpStream>(new HttpStream(std::move(t)));
@@ -545,7 +572,8 @@ asio::awaitable<Result<HttpResponse>> HttpClient::fetch(HttpRequest request) {
     if (chunk->empty()) break;
     if (out.body.size() + chunk->size() > limit) {
       stream->cancel();
-      co_return Error::make(Errc::upstream_error, "the response body exceeds " + std::to_string(limit) + " bytes");
+      co_return Error::make(Errc::upstream_error,
+                            "the response body exceeds " + std::to_string(limit) + " bytes");
     }
     out.body += *chunk;
   }

@@ -98,7 +98,8 @@ Result<Lease> PgPool::acquire(bool) {
       return Error::make(Errc::unavailable, "the database is busy, try again");
     }
     // Prefer a slot that is already connected.
-    auto it = std::find_if(free_.rbegin(), free_.rend(), [](Slot* s) { return s->conn && s->conn->healthy(); });
+    auto it = std::find_if(free_.rbegin(), free_.rend(),
+                           [](Slot* s) { return s->conn && s->conn->healthy(); });
     auto pick = it != free_.rend() ? std::prev(it.base()) : std::prev(free_.end());
     slot = *pick;
     free_.erase(pick);

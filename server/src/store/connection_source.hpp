@@ -17,8 +17,11 @@ namespace atelier::store {
 // Exclusive use of one connection until destroyed.
 class Lease {
  public:
-  Lease(SqlConnection* conn, std::function<void()> release) : conn_(conn), release_(std::move(release)) {}
-  Lease(Lease&& o) noexcept : conn_(o.conn_), release_(std::move(o.release_)) { o.release_ = nullptr; }
+  Lease(SqlConnection* conn, std::function<void()> release)
+      : conn_(conn), release_(std::move(release)) {}
+  Lease(Lease&& o) noexcept : conn_(o.conn_), release_(std::move(o.release_)) {
+    o.release_ = nullptr;
+  }
   Lease& operator=(Lease&&) = delete;
   Lease(const Lease&) = delete;
   ~Lease() {

@@ -11,7 +11,8 @@ namespace {
 constexpr int kSqliteReaders = 4;
 }  // namespace
 
-Result<std::unique_ptr<Store>> openStore(std::string_view databaseUrl, const StoreOptions& options) {
+Result<std::unique_ptr<Store>> openStore(std::string_view databaseUrl,
+                                         const StoreOptions& options) {
   if (databaseUrl.rfind("sqlite://", 0) == 0) {
     const std::string path(databaseUrl.substr(9));
     if (path.empty()) return Error::make(Errc::invalid_request, "sqlite:// needs a file path");
@@ -20,14 +21,16 @@ Result<std::unique_ptr<Store>> openStore(std::string_view databaseUrl, const Sto
     return std::unique_ptr<Store>(std::make_unique<SqlStore>(std::move(pool).value()));
   }
   if (databaseUrl.rfind("postgres://", 0) == 0 || databaseUrl.rfind("postgresql://", 0) == 0) {
-    auto pool = std::make_unique<PgPool>(std::string(databaseUrl), options.poolSize, options.acquireTimeout);
+    auto pool = std::make_unique<PgPool>(std::string(databaseUrl), options.poolSize,
+                                         options.acquireTimeout);
     auto store = std::make_unique<SqlStore>(std::move(pool));
     // Fail at start-up when the server cannot be reached at all (later outages are survived).
     if (auto up = store->ping(); !up) return std::move(up).error();
     return std::unique_ptr<Store>(std::move(store));
   }
   const auto scheme = databaseUrl.substr(0, databaseUrl.find("://"));
-  return Error::make(Errc::invalid_request, "unknown database scheme \"" + std::string(scheme) + "\"");
+  return Error::make(Errc::invalid_request,
+                     "unknown database scheme \"" + std::string(scheme) + "\"");
 }
 
 }  // namespace atelier::store

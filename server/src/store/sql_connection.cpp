@@ -31,10 +31,9 @@ std::string expandSql(std::string_view sql, Dialect d) {
         std::string_view name;
         bool call;
       };
-      static constexpr Macro kMacros[] = {{"@users", false}, {"@true", false}, {"@false", false},
-                                          {"@lockrow", false},
-                                          {"@ts(", true},    {"@tsp(", true},  {"@json(", true},
-                                          {"@text(", true}};
+      static constexpr Macro kMacros[] = {{"@users", false},   {"@true", false}, {"@false", false},
+                                          {"@lockrow", false}, {"@ts(", true},   {"@tsp(", true},
+                                          {"@json(", true},    {"@text(", true}};
       bool done = false;
       for (const auto& m : kMacros) {
         if (!startsWith(sql, i, m.name)) continue;
@@ -48,7 +47,8 @@ std::string expandSql(std::string_view sql, Dialect d) {
           const std::size_t open = i + m.name.size() - 1;
           const std::size_t close = closingParen(sql, open);
           const std::string arg = expandSql(sql.substr(open + 1, close - open - 1), d);
-          if (m.name == "@ts(") out += pg ? "(extract(epoch from " + arg + ") * 1000)::bigint" : arg;
+          if (m.name == "@ts(")
+            out += pg ? "(extract(epoch from " + arg + ") * 1000)::bigint" : arg;
           if (m.name == "@tsp(") out += pg ? "to_timestamp(" + arg + "::bigint / 1000.0)" : arg;
           if (m.name == "@json(") out += pg ? arg + "::jsonb" : arg;
           if (m.name == "@text(") out += pg ? arg + "::text" : arg;

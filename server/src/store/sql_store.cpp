@@ -20,10 +20,18 @@ std::int64_t toInt(const std::optional<std::string>& v) {
   if (v) std::from_chars(v->data(), v->data() + v->size(), n);
   return n;
 }
-bool toBool(const std::optional<std::string>& v) { return v && (*v == "t" || *v == "1" || *v == "true"); }
-TimePoint toTime(const std::optional<std::string>& v) { return fromUnixMillis(toInt(v)); }
-std::string toStr(const std::optional<std::string>& v) { return v.value_or(std::string()); }
-std::int64_t ms(TimePoint t) { return toUnixMillis(t); }
+bool toBool(const std::optional<std::string>& v) {
+  return v && (*v == "t" || *v == "1" || *v == "true");
+}
+TimePoint toTime(const std::optional<std::string>& v) {
+  return fromUnixMillis(toInt(v));
+}
+std::string toStr(const std::optional<std::string>& v) {
+  return v.value_or(std::string());
+}
+std::int64_t ms(TimePoint t) {
+  return toUnixMillis(t);
+}
 SqlValue optionalText(const std::optional<std::string>& v) {
   return v ? SqlValue(*v) : SqlValue(nullptr);
 }
@@ -72,10 +80,14 @@ Message toMessage(const Row& r) {
 }  // namespace
 
 // Statement texts: one definition for both dialects (see expandSql for the @macros).
-#define USER_COLS "user_id, email, password_hash, display_name, email_verified, disabled, @ts(created_at), @ts(updated_at)"
-#define CHAT_COLS "chat_id, user_id, title, is_active, current_message_id, @ts(created_at), @ts(updated_at)"
-#define MESSAGE_COLS \
-  "message_id, chat_id, parent_message_id, role, content, metadata, tokens_consumed, @ts(created_at)"
+#define USER_COLS                                                                            \
+  "user_id, email, password_hash, display_name, email_verified, disabled, @ts(created_at), " \
+  "@ts(updated_at)"
+#define CHAT_COLS \
+  "chat_id, user_id, title, is_active, current_message_id, @ts(created_at), @ts(updated_at)"
+#define MESSAGE_COLS                                                                   \
+  "message_id, chat_id, parent_message_id, role, content, metadata, tokens_consumed, " \
+  "@ts(created_at)"
 
 SqlStore::SqlStore(std::unique_ptr<ConnectionSource> source)
     : source_(std::move(source)), dialect_(source_->dialect()) {}
@@ -93,7 +105,8 @@ const std::string& SqlStore::sql(std::string_view text) {
   return it->second;
 }
 
-Result<Rows> SqlStore::run(SqlConnection& c, std::string_view text, const std::vector<SqlValue>& params) {
+Result<Rows> SqlStore::run(SqlConnection& c, std::string_view text,
+                           const std::vector<SqlValue>& params) {
   return c.exec(sql(text), params);
 }
 
@@ -148,15 +161,17 @@ Result<int> SqlStore::migrate() {
   // nothing left to do.
   constexpr std::int64_t kMigrationLock = 0x4174656c696572;  // "Atelier"
   if (pg) {
-    if (auto r = c.exec("SELECT pg_advisory_lock($1)", {kMigrationLock}); !r) return std::move(r).error();
+    if (auto r = c.exec("SELECT pg_advisory_lock($1)", {kMigrationLock}); !r)
+      return std::move(r).error();
   }
   auto unlock = [&] {
     if (pg) (void)c.exec("SELECT pg_advisory_unlock($1)", {kMigrationLock});
   };
-  const char* ddl = pg ? "CREATE TABLE IF NOT EXISTS public.schema_migrations (name text PRIMARY KEY, "
-                         "applied_at timestamptz NOT NULL DEFAULT now())"
-                       : "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, "
-                         "applied_at INTEGER NOT NULL)";
+  const char* ddl =
+      pg ? "CREATE TABLE IF NOT EXISTS public.schema_migrations (name text PRIMARY KEY, "
+           "applied_at timestamptz NOT NULL DEFAULT now())"
+         : "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, "
+           "applied_at INTEGER NOT NULL)";
   if (auto r = c.execScript(ddl); !r) {
     unlock();
     return std::move(r).error();
@@ -167,7 +182,8 @@ Result<int> SqlStore::migrate() {
     return std::move(done).error();
   }
   std::set<std::string> applied;
-  for (const auto& row : done->rows) applied.insert(toStr(row[0]));
+  for (const auto& row : done->rows)
+    applied.insert(toStr(row[0]));
 
   int count = 0;
   for (const auto& m : embeddedMigrations()) {
@@ -177,12 +193,15 @@ Result<int> SqlStore::migrate() {
       (void)c.exec("ROLLBACK", {});
       unlock();
       spdlog::error("migration {} failed at {}", m.name, step);
-      return Error::make(Errc::unavailable, "migration " + std::string(m.name) + " failed (see the log)");
+      return Error::make(Errc::unavailable,
+                         "migration " + std::string(m.name) + " failed (see the log)");
     };
     if (!c.exec(pg ? "BEGIN" : "BEGIN IMMEDIATE", {})) return fail("BEGIN");
     if (!c.execScript(m.sql)) return fail("its SQL");
-    const auto now = toUnixMillis(std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()));
-    if (!c.exec(expandSql("INSERT INTO schema_migrations (name, applied_at) VALUES ($1, @tsp($2))", dialect_),
+    const auto now =
+        toUnixMillis(std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()));
+    if (!c.exec(expandSql("INSERT INTO schema_migrations (name, applied_at) VALUES ($1, @tsp($2))",
+                          dialect_),
                 {std::string(m.name), now})) {
       return fail("recording it");
     }
@@ -197,20 +216,24 @@ Result<int> SqlStore::migrate() {
 
 Result<User> SqlStore::createUser(const NewUser& u) {
   return transaction<User>([&](SqlConnection& c) -> Result<User> {
-    auto inserted = run(c,
-                        "INSERT INTO @users (user_id, email, password_hash, display_name, email_verified, "
-                        "disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, @false, @false, @tsp($5), @tsp($5))",
-                        {u.userId, u.email, u.passwordHash, u.displayName, ms(u.now)});
+    auto inserted =
+        run(c,
+            "INSERT INTO @users (user_id, email, password_hash, display_name, email_verified, "
+            "disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, @false, @false, @tsp($5), "
+            "@tsp($5))",
+            {u.userId, u.email, u.passwordHash, u.displayName, ms(u.now)});
     if (!inserted) {
       if (c.lastFailure().kind == SqlFailure::uniqueViolation) {
-        return Error::make(Errc::email_taken, "an account with this e-mail already exists", "email");
+        return Error::make(Errc::email_taken, "an account with this e-mail already exists",
+                           "email");
       }
       return std::move(inserted).error();
     }
-    auto usage = run(c,
-                     "INSERT INTO user_usage (user_id, total_tokens_used, token_limit, last_reset_at) "
-                     "VALUES ($1, 0, $2, @tsp($3))",
-                     {u.userId, u.tokenLimit, ms(u.now)});
+    auto usage =
+        run(c,
+            "INSERT INTO user_usage (user_id, total_tokens_used, token_limit, last_reset_at) "
+            "VALUES ($1, 0, $2, @tsp($3))",
+            {u.userId, u.tokenLimit, ms(u.now)});
     if (!usage) return std::move(usage).error();
     User out;
     out.userId = u.userId;
@@ -237,14 +260,15 @@ Result<std::optional<User>> SqlStore::findUserById(std::string_view userId) {
   return std::optional<User>(toUser(r->rows.front()));
 }
 
-
 Result<bool> SqlStore::markEmailVerified(std::string_view userId, TimePoint now) {
   if (!isUuid(userId)) return false;
-  return changed("UPDATE @users SET email_verified = @true, updated_at = @tsp($2) WHERE user_id = $1",
-                 {std::string(userId), ms(now)});
+  return changed(
+      "UPDATE @users SET email_verified = @true, updated_at = @tsp($2) WHERE user_id = $1",
+      {std::string(userId), ms(now)});
 }
 
-Result<bool> SqlStore::setPasswordHash(std::string_view userId, std::string_view hash, TimePoint now) {
+Result<bool> SqlStore::setPasswordHash(std::string_view userId, std::string_view hash,
+                                       TimePoint now) {
   if (!isUuid(userId)) return false;
   return changed("UPDATE @users SET password_hash = $2, updated_at = @tsp($3) WHERE user_id = $1",
                  {std::string(userId), std::string(hash), ms(now)});
@@ -258,20 +282,24 @@ Result<bool> SqlStore::setUserDisabled(std::string_view userId, bool disabled, T
 
 // ---- e-mail codes ---------------------------------------------------------------------------
 
-Result<bool> SqlStore::issueEmailCode(std::string_view email, CodePurpose purpose, std::string_view codeHash,
-                                      TimePoint now, TimePoint expiresAt, std::chrono::seconds minInterval) {
+Result<bool> SqlStore::issueEmailCode(std::string_view email, CodePurpose purpose,
+                                      std::string_view codeHash, TimePoint now, TimePoint expiresAt,
+                                      std::chrono::seconds minInterval) {
   // One statement: insert, or replace a code issued at least minInterval ago.
-  return changed("INSERT INTO email_codes (email, purpose, code_hash, attempts, created_at, expires_at, used_at) "
-               "VALUES ($1, $2, $3, 0, @tsp($4), @tsp($5), NULL) "
-               "ON CONFLICT (email, purpose) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, "
-               "created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = NULL "
-               "WHERE email_codes.created_at <= @tsp($6)",
-               {std::string(email), std::string(purposeName(purpose)), std::string(codeHash), ms(now), ms(expiresAt),
-                ms(now - std::chrono::duration_cast<Millis>(minInterval))});
+  return changed(
+      "INSERT INTO email_codes (email, purpose, code_hash, attempts, created_at, expires_at, "
+      "used_at) "
+      "VALUES ($1, $2, $3, 0, @tsp($4), @tsp($5), NULL) "
+      "ON CONFLICT (email, purpose) DO UPDATE SET code_hash = excluded.code_hash, attempts = 0, "
+      "created_at = excluded.created_at, expires_at = excluded.expires_at, used_at = NULL "
+      "WHERE email_codes.created_at <= @tsp($6)",
+      {std::string(email), std::string(purposeName(purpose)), std::string(codeHash), ms(now),
+       ms(expiresAt), ms(now - std::chrono::duration_cast<Millis>(minInterval))});
 }
 
-Result<CodeCheck> SqlStore::consumeEmailCode(std::string_view email, CodePurpose purpose, std::string_view codeHash,
-                                             TimePoint now, int maxAttempts) {
+Result<CodeCheck> SqlStore::consumeEmailCode(std::string_view email, CodePurpose purpose,
+                                             std::string_view codeHash, TimePoint now,
+                                             int maxAttempts) {
   const std::vector<SqlValue> key{std::string(email), std::string(purposeName(purpose))};
   return transaction<CodeCheck>([&](SqlConnection& c) -> Result<CodeCheck> {
     auto r = run(c,
@@ -283,7 +311,9 @@ Result<CodeCheck> SqlStore::consumeEmailCode(std::string_view email, CodePurpose
     const auto& row = r->rows.front();
     if (row[3] || toTime(row[2]) <= now || toInt(row[1]) >= maxAttempts) return CodeCheck::expired;
     if (!constantTimeEquals(toStr(row[0]), codeHash)) {
-      auto u = run(c, "UPDATE email_codes SET attempts = attempts + 1 WHERE email = $1 AND purpose = $2", key);
+      auto u =
+          run(c, "UPDATE email_codes SET attempts = attempts + 1 WHERE email = $1 AND purpose = $2",
+              key);
       if (!u) return std::move(u).error();
       return CodeCheck::wrong;
     }
@@ -297,14 +327,16 @@ Result<CodeCheck> SqlStore::consumeEmailCode(std::string_view email, CodePurpose
 // ---- refresh tokens ---------------------------------------------------------------------------
 
 Result<void> SqlStore::insertRefreshToken(const RefreshToken& t) {
-  auto r = changed("INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) "
-               "VALUES ($1, $2, $3, @tsp($4), @tsp($5))",
-               {t.tokenHash, t.userId, t.familyId, ms(t.createdAt), ms(t.expiresAt)});
+  auto r = changed(
+      "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) "
+      "VALUES ($1, $2, $3, @tsp($4), @tsp($5))",
+      {t.tokenHash, t.userId, t.familyId, ms(t.createdAt), ms(t.expiresAt)});
   if (!r) return std::move(r).error();
   return {};
 }
 
-Result<RotateResult> SqlStore::rotateRefreshToken(std::string_view oldHash, RefreshToken next, TimePoint now) {
+Result<RotateResult> SqlStore::rotateRefreshToken(std::string_view oldHash, RefreshToken next,
+                                                  TimePoint now) {
   return transaction<RotateResult>([&](SqlConnection& c) -> Result<RotateResult> {
     auto r = run(c,
                  "SELECT user_id, family_id, @ts(expires_at), revoked_at FROM refresh_tokens "
@@ -318,7 +350,9 @@ Result<RotateResult> SqlStore::rotateRefreshToken(std::string_view oldHash, Refr
     const std::string family = toStr(row[1]);
     if (row[3]) {
       // A rotated (or revoked) token came back: someone holds a copy. End the whole login.
-      auto k = run(c, "UPDATE refresh_tokens SET revoked_at = @tsp($2) WHERE family_id = $1 AND revoked_at IS NULL",
+      auto k = run(c,
+                   "UPDATE refresh_tokens SET revoked_at = @tsp($2) WHERE family_id = $1 AND "
+                   "revoked_at IS NULL",
                    {family, ms(now)});
       if (!k) return std::move(k).error();
       out.outcome = RotateOutcome::reused;
@@ -328,13 +362,16 @@ Result<RotateResult> SqlStore::rotateRefreshToken(std::string_view oldHash, Refr
       out.userId.clear();
       return out;  // invalid: expired
     }
-    auto u = run(c, "UPDATE refresh_tokens SET revoked_at = @tsp($2), replaced_by = $3 WHERE token_hash = $1",
-                 {std::string(oldHash), ms(now), next.tokenHash});
+    auto u = run(
+        c,
+        "UPDATE refresh_tokens SET revoked_at = @tsp($2), replaced_by = $3 WHERE token_hash = $1",
+        {std::string(oldHash), ms(now), next.tokenHash});
     if (!u) return std::move(u).error();
-    auto i = run(c,
-                 "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) "
-                 "VALUES ($1, $2, $3, @tsp($4), @tsp($5))",
-                 {next.tokenHash, out.userId, family, ms(next.createdAt), ms(next.expiresAt)});
+    auto i =
+        run(c,
+            "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) "
+            "VALUES ($1, $2, $3, @tsp($4), @tsp($5))",
+            {next.tokenHash, out.userId, family, ms(next.createdAt), ms(next.expiresAt)});
     if (!i) return std::move(i).error();
     out.outcome = RotateOutcome::rotated;
     return out;
@@ -342,14 +379,17 @@ Result<RotateResult> SqlStore::rotateRefreshToken(std::string_view oldHash, Refr
 }
 
 Result<bool> SqlStore::revokeRefreshToken(std::string_view tokenHash, TimePoint now) {
-  return changed("UPDATE refresh_tokens SET revoked_at = @tsp($2) WHERE token_hash = $1 AND revoked_at IS NULL",
-                 {std::string(tokenHash), ms(now)});
+  return changed(
+      "UPDATE refresh_tokens SET revoked_at = @tsp($2) WHERE token_hash = $1 AND revoked_at IS "
+      "NULL",
+      {std::string(tokenHash), ms(now)});
 }
 
 Result<void> SqlStore::revokeUserRefreshTokens(std::string_view userId, TimePoint now) {
   if (!isUuid(userId)) return {};
-  auto r = changed("UPDATE refresh_tokens SET revoked_at = @tsp($2) WHERE user_id = $1 AND revoked_at IS NULL",
-                   {std::string(userId), ms(now)});
+  auto r = changed(
+      "UPDATE refresh_tokens SET revoked_at = @tsp($2) WHERE user_id = $1 AND revoked_at IS NULL",
+      {std::string(userId), ms(now)});
   if (!r) return std::move(r).error();
   return {};
 }
@@ -363,7 +403,8 @@ Result<Chat> SqlStore::createChatIfUnderLimit(const NewChat& n, int maxActive) {
     auto lock = run(c, "SELECT user_id FROM @users WHERE user_id = $1 @lockrow", {n.userId});
     if (!lock) return std::move(lock).error();
     if (lock->empty()) return Error::make(Errc::not_found, "no such user");
-    auto count = run(c, "SELECT count(*) FROM chats WHERE user_id = $1 AND is_active = @true", {n.userId});
+    auto count =
+        run(c, "SELECT count(*) FROM chats WHERE user_id = $1 AND is_active = @true", {n.userId});
     if (!count) return std::move(count).error();
     if (toInt(count->rows.front()[0]) >= maxActive) {
       return Error::make(Errc::chat_limit_reached,
@@ -371,7 +412,8 @@ Result<Chat> SqlStore::createChatIfUnderLimit(const NewChat& n, int maxActive) {
                              " active chats; deactivate or delete one to start another");
     }
     auto ins = run(c,
-                   "INSERT INTO chats (chat_id, user_id, title, created_at, updated_at, is_active, current_message_id) "
+                   "INSERT INTO chats (chat_id, user_id, title, created_at, updated_at, is_active, "
+                   "current_message_id) "
                    "VALUES ($1, $2, $3, @tsp($4), @tsp($4), @true, NULL)",
                    {n.chatId, n.userId, n.title, ms(n.now)});
     if (!ins) return std::move(ins).error();
@@ -387,37 +429,41 @@ Result<Chat> SqlStore::createChatIfUnderLimit(const NewChat& n, int maxActive) {
 
 Result<std::vector<Chat>> SqlStore::listChats(std::string_view userId) {
   if (!isUuid(userId)) return std::vector<Chat>();
-  auto r = query("SELECT " CHAT_COLS " FROM chats WHERE user_id = $1 ORDER BY updated_at DESC, chat_id DESC",
-               {std::string(userId)});
+  auto r = query("SELECT " CHAT_COLS
+                 " FROM chats WHERE user_id = $1 ORDER BY updated_at DESC, chat_id DESC",
+                 {std::string(userId)});
   if (!r) return std::move(r).error();
   std::vector<Chat> out;
   out.reserve(r->rows.size());
-  for (const auto& row : r->rows) out.push_back(toChat(row));
+  for (const auto& row : r->rows)
+    out.push_back(toChat(row));
   return out;
 }
 
 Result<std::optional<Chat>> SqlStore::findChat(std::string_view userId, std::string_view chatId) {
   if (!isUuid(userId) || !isUuid(chatId)) return std::optional<Chat>();
   auto r = query("SELECT " CHAT_COLS " FROM chats WHERE chat_id = $1 AND user_id = $2",
-               {std::string(chatId), std::string(userId)});
+                 {std::string(chatId), std::string(userId)});
   if (!r) return std::move(r).error();
   if (r->empty()) return std::optional<Chat>();
   return std::optional<Chat>(toChat(r->rows.front()));
 }
 
-Result<Chat> SqlStore::updateChat(std::string_view userId, std::string_view chatId, const ChatPatch& patch,
-                                  int maxActive, TimePoint now) {
+Result<Chat> SqlStore::updateChat(std::string_view userId, std::string_view chatId,
+                                  const ChatPatch& patch, int maxActive, TimePoint now) {
   if (!isUuid(userId) || !isUuid(chatId)) return Error::make(Errc::not_found, "no such chat");
   const std::string uid(userId), cid(chatId);
   return transaction<Chat>([&](SqlConnection& c) -> Result<Chat> {
     auto lock = run(c, "SELECT user_id FROM @users WHERE user_id = $1 @lockrow", {uid});
     if (!lock) return std::move(lock).error();
-    auto cur = run(c, "SELECT " CHAT_COLS " FROM chats WHERE chat_id = $1 AND user_id = $2", {cid, uid});
+    auto cur =
+        run(c, "SELECT " CHAT_COLS " FROM chats WHERE chat_id = $1 AND user_id = $2", {cid, uid});
     if (!cur) return std::move(cur).error();
     if (cur->empty()) return Error::make(Errc::not_found, "no such chat");
     const Chat before = toChat(cur->rows.front());
     if (patch.isActive.value_or(false) && !before.isActive) {
-      auto count = run(c, "SELECT count(*) FROM chats WHERE user_id = $1 AND is_active = @true", {uid});
+      auto count =
+          run(c, "SELECT count(*) FROM chats WHERE user_id = $1 AND is_active = @true", {uid});
       if (!count) return std::move(count).error();
       if (toInt(count->rows.front()[0]) >= maxActive) {
         return Error::make(Errc::chat_limit_reached,
@@ -425,11 +471,13 @@ Result<Chat> SqlStore::updateChat(std::string_view userId, std::string_view chat
       }
     }
     const SqlValue title = patch.title ? SqlValue(*patch.title) : SqlValue(nullptr);
-    const SqlValue active = patch.isActive ? SqlValue(std::int64_t{*patch.isActive ? 1 : 0}) : SqlValue(nullptr);
-    auto up = run(c,
-                  "UPDATE chats SET title = COALESCE($3, title), is_active = COALESCE($4, is_active), "
-                  "updated_at = @tsp($5) WHERE chat_id = $1 AND user_id = $2 RETURNING " CHAT_COLS,
-                  {cid, uid, title, active, ms(now)});
+    const SqlValue active =
+        patch.isActive ? SqlValue(std::int64_t{*patch.isActive ? 1 : 0}) : SqlValue(nullptr);
+    auto up =
+        run(c,
+            "UPDATE chats SET title = COALESCE($3, title), is_active = COALESCE($4, is_active), "
+            "updated_at = @tsp($5) WHERE chat_id = $1 AND user_id = $2 RETURNING " CHAT_COLS,
+            {cid, uid, title, active, ms(now)});
     if (!up) return std::move(up).error();
     if (up->empty()) return Error::make(Errc::not_found, "no such chat");
     return toChat(up->rows.front());
@@ -438,46 +486,56 @@ Result<Chat> SqlStore::updateChat(std::string_view userId, std::string_view chat
 
 Result<bool> SqlStore::deleteChat(std::string_view userId, std::string_view chatId) {
   if (!isUuid(userId) || !isUuid(chatId)) return false;
-  return changed("DELETE FROM chats WHERE chat_id = $1 AND user_id = $2", {std::string(chatId), std::string(userId)});
+  return changed("DELETE FROM chats WHERE chat_id = $1 AND user_id = $2",
+                 {std::string(chatId), std::string(userId)});
 }
 
 // ---- messages ------------------------------------------------------------------------------
 
 Result<Message> SqlStore::appendMessage(const Message& m) {
   return transaction<Message>([&](SqlConnection& c) -> Result<Message> {
-    auto chat = run(c, "UPDATE chats SET updated_at = @tsp($2), current_message_id = $3 WHERE chat_id = $1",
-                    {m.chatId, ms(m.createdAt), m.messageId});
+    auto chat =
+        run(c, "UPDATE chats SET updated_at = @tsp($2), current_message_id = $3 WHERE chat_id = $1",
+            {m.chatId, ms(m.createdAt), m.messageId});
     if (!chat) return std::move(chat).error();
     if (chat->affected == 0) return Error::make(Errc::not_found, "no such chat");
-    auto ins = run(c,
-                   "INSERT INTO messages (message_id, chat_id, parent_message_id, role, content, metadata, "
-                   "tokens_consumed, created_at) VALUES ($1, $2, $3, $4, $5, @json($6), $7, @tsp($8))",
-                   {m.messageId, m.chatId, optionalText(m.parentMessageId), m.role, m.content, m.metadataJson,
-                    m.tokensConsumed, ms(m.createdAt)});
+    auto ins = run(
+        c,
+        "INSERT INTO messages (message_id, chat_id, parent_message_id, role, content, metadata, "
+        "tokens_consumed, created_at) VALUES ($1, $2, $3, $4, $5, @json($6), $7, @tsp($8))",
+        {m.messageId, m.chatId, optionalText(m.parentMessageId), m.role, m.content, m.metadataJson,
+         m.tokensConsumed, ms(m.createdAt)});
     if (!ins) return std::move(ins).error();
     return m;
   });
 }
 
-Result<MessagePage> SqlStore::listMessages(std::string_view chatId, int limit, std::optional<std::string_view> before) {
+Result<MessagePage> SqlStore::listMessages(std::string_view chatId, int limit,
+                                           std::optional<std::string_view> before) {
   if (!isUuid(chatId)) return MessagePage{};
   auto lease = source_->acquire(false);
   if (!lease) return std::move(lease).error();
   const std::string cid(chatId);
   Result<Rows> r = Rows{};
   if (before) {
-    if (!isUuid(*before)) return Error::make(Errc::invalid_request, "before is not a message of this chat", "before");
-    auto anchor = run(**lease, "SELECT @ts(created_at) FROM messages WHERE message_id = $1 AND chat_id = $2",
-                      {std::string(*before), cid});
+    if (!isUuid(*before))
+      return Error::make(Errc::invalid_request, "before is not a message of this chat", "before");
+    auto anchor =
+        run(**lease, "SELECT @ts(created_at) FROM messages WHERE message_id = $1 AND chat_id = $2",
+            {std::string(*before), cid});
     if (!anchor) return std::move(anchor).error();
-    if (anchor->empty()) return Error::make(Errc::invalid_request, "before is not a message of this chat", "before");
+    if (anchor->empty())
+      return Error::make(Errc::invalid_request, "before is not a message of this chat", "before");
     r = run(**lease,
-            "SELECT " MESSAGE_COLS " FROM messages WHERE chat_id = $1 AND (created_at < @tsp($2) OR "
-            "(created_at = @tsp($2) AND message_id < $3)) ORDER BY created_at DESC, message_id DESC LIMIT $4",
+            "SELECT " MESSAGE_COLS
+            " FROM messages WHERE chat_id = $1 AND (created_at < @tsp($2) OR "
+            "(created_at = @tsp($2) AND message_id < $3)) ORDER BY created_at DESC, message_id "
+            "DESC LIMIT $4",
             {cid, toInt(anchor->rows.front()[0]), std::string(*before), std::int64_t{limit} + 1});
   } else {
     r = run(**lease,
-            "SELECT " MESSAGE_COLS " FROM messages WHERE chat_id = $1 ORDER BY created_at DESC, message_id DESC LIMIT $2",
+            "SELECT " MESSAGE_COLS
+            " FROM messages WHERE chat_id = $1 ORDER BY created_at DESC, message_id DESC LIMIT $2",
             {cid, std::int64_t{limit} + 1});
   }
   if (!r) return std::move(r).error();
@@ -485,7 +543,8 @@ Result<MessagePage> SqlStore::listMessages(std::string_view chatId, int limit, s
   page.hasMore = r->rows.size() > static_cast<std::size_t>(limit);
   const std::size_t n = std::min(r->rows.size(), static_cast<std::size_t>(limit));
   page.messages.reserve(n);
-  for (std::size_t i = n; i-- > 0;) page.messages.push_back(toMessage(r->rows[i]));
+  for (std::size_t i = n; i-- > 0;)
+    page.messages.push_back(toMessage(r->rows[i]));
   return page;
 }
 
@@ -496,8 +555,10 @@ Result<std::optional<Usage>> SqlStore::getUsage(std::string_view userId, TimePoi
   if (!isUuid(userId)) return std::optional<Usage>();
   const std::string uid(userId);
   auto read = [&]() -> Result<std::optional<Usage>> {
-    auto r = query("SELECT user_id, total_tokens_used, token_limit, @ts(last_reset_at) FROM user_usage WHERE user_id = $1",
-                 {uid});
+    auto r = query(
+        "SELECT user_id, total_tokens_used, token_limit, @ts(last_reset_at) FROM user_usage WHERE "
+        "user_id = $1",
+        {uid});
     if (!r) return std::move(r).error();
     if (r->empty()) return std::optional<Usage>();
     const auto& row = r->rows.front();
@@ -508,9 +569,10 @@ Result<std::optional<Usage>> SqlStore::getUsage(std::string_view userId, TimePoi
   const auto due = now - std::chrono::duration_cast<Millis>(resetInterval);
   if ((*usage)->lastResetAt > due) return usage;
   // The interval has passed: reset (a single guarded statement, so concurrent readers reset once).
-  auto reset = changed("UPDATE user_usage SET total_tokens_used = 0, last_reset_at = @tsp($2) "
-                       "WHERE user_id = $1 AND last_reset_at <= @tsp($3)",
-                       {uid, ms(now), ms(due)});
+  auto reset = changed(
+      "UPDATE user_usage SET total_tokens_used = 0, last_reset_at = @tsp($2) "
+      "WHERE user_id = $1 AND last_reset_at <= @tsp($3)",
+      {uid, ms(now), ms(due)});
   if (!reset) return std::move(reset).error();
   return read();
 }

@@ -26,16 +26,20 @@ class SqlStore final : public Store {
   Result<std::optional<User>> findUserByEmail(std::string_view email) override;
   Result<std::optional<User>> findUserById(std::string_view userId) override;
   Result<bool> markEmailVerified(std::string_view userId, TimePoint now) override;
-  Result<bool> setPasswordHash(std::string_view userId, std::string_view hash, TimePoint now) override;
+  Result<bool> setPasswordHash(std::string_view userId, std::string_view hash,
+                               TimePoint now) override;
   Result<bool> setUserDisabled(std::string_view userId, bool disabled, TimePoint now) override;
 
-  Result<bool> issueEmailCode(std::string_view email, CodePurpose purpose, std::string_view codeHash,
-                              TimePoint now, TimePoint expiresAt, std::chrono::seconds minInterval) override;
-  Result<CodeCheck> consumeEmailCode(std::string_view email, CodePurpose purpose, std::string_view codeHash,
-                                     TimePoint now, int maxAttempts) override;
+  Result<bool> issueEmailCode(std::string_view email, CodePurpose purpose,
+                              std::string_view codeHash, TimePoint now, TimePoint expiresAt,
+                              std::chrono::seconds minInterval) override;
+  Result<CodeCheck> consumeEmailCode(std::string_view email, CodePurpose purpose,
+                                     std::string_view codeHash, TimePoint now,
+                                     int maxAttempts) override;
 
   Result<void> insertRefreshToken(const RefreshToken& t) override;
-  Result<RotateResult> rotateRefreshToken(std::string_view oldHash, RefreshToken next, TimePoint now) override;
+  Result<RotateResult> rotateRefreshToken(std::string_view oldHash, RefreshToken next,
+                                          TimePoint now) override;
   Result<bool> revokeRefreshToken(std::string_view tokenHash, TimePoint now) override;
   Result<void> revokeUserRefreshTokens(std::string_view userId, TimePoint now) override;
 
@@ -56,7 +60,8 @@ class SqlStore final : public Store {
  private:
   // The SQL text for this dialect (expanded once and cached).
   const std::string& sql(std::string_view text);
-  Result<Rows> run(SqlConnection& c, std::string_view text, const std::vector<SqlValue>& params = {});
+  Result<Rows> run(SqlConnection& c, std::string_view text,
+                   const std::vector<SqlValue>& params = {});
   // One read statement on a reader connection.
   Result<Rows> query(std::string_view text, const std::vector<SqlValue>& params);
   // One write statement; whether it changed any row.

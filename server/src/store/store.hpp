@@ -57,8 +57,8 @@ class Store {
   // less than `minInterval` before `now`: then nothing changes and the result is false.
   // Atomic: of two concurrent calls inside the interval exactly one returns true.
   virtual Result<bool> issueEmailCode(std::string_view email, CodePurpose purpose,
-                                      std::string_view codeHash, TimePoint now,
-                                      TimePoint expiresAt, std::chrono::seconds minInterval) = 0;
+                                      std::string_view codeHash, TimePoint now, TimePoint expiresAt,
+                                      std::chrono::seconds minInterval) = 0;
   // Checks `codeHash` against the live code for (email, purpose). See CodeCheck. A code is
   // dead once `maxAttempts` wrong attempts were counted. Atomic: a code is used at most once.
   virtual Result<CodeCheck> consumeEmailCode(std::string_view email, CodePurpose purpose,

@@ -42,10 +42,10 @@ std::string newUuidV7() {
   // ids made by this process are strictly increasing even within one millisecond: messages
   // ordered by id keep the order they were created in.
   static std::atomic<std::uint64_t> last{0};
-  const auto ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  const auto ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
   std::uint64_t prev = last.load(std::memory_order_relaxed);
   std::uint64_t next = 0;
   do {
@@ -55,7 +55,8 @@ std::string newUuidV7() {
   const std::uint64_t seq = next & 0xfff;
   std::array<unsigned char, 16> b{};
   bufferedRandom(b.data() + 8, 8);
-  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(stamp >> (8 * (5 - i)));
+  for (int i = 0; i < 6; ++i)
+    b[i] = static_cast<unsigned char>(stamp >> (8 * (5 - i)));
   b[6] = static_cast<unsigned char>(0x70 | (seq >> 8));
   b[7] = static_cast<unsigned char>(seq & 0xff);
   b[8] = static_cast<unsigned char>(0x80 | (b[8] & 0x3f));
@@ -94,7 +95,9 @@ std::string randomToken(std::size_t bytes) {
   return out;
 }
 
-std::uint32_t randomUniform(std::uint32_t upperBound) { return randombytes_uniform(upperBound); }
+std::uint32_t randomUniform(std::uint32_t upperBound) {
+  return randombytes_uniform(upperBound);
+}
 
 std::string hexEncode(std::string_view data) {
   std::string out(data.size() * 2 + 1, '\0');

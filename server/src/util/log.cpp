@@ -69,7 +69,9 @@ void shutdownLogging() {
   spdlog::shutdown();
 }
 
-LogFormat logFormat() noexcept { return gFormat.load(); }
+LogFormat logFormat() noexcept {
+  return gFormat.load();
+}
 
 void appendJsonEscaped(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -79,11 +81,21 @@ void appendJsonEscaped(std::string& out, std::string_view s) {
     const unsigned char c = p[i];
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
         default:
           if (c < 0x20 || c == 0x7f) {
             out += "\\u00";
@@ -99,11 +111,14 @@ void appendJsonEscaped(std::string& out, std::string_view s) {
     // Validate one UTF-8 sequence; copy it whole or emit U+FFFD.
     std::size_t len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
     bool valid = len != 0 && i + len <= n;
-    for (std::size_t k = 1; valid && k < len; ++k) valid = (p[i + k] & 0xc0) == 0x80;
+    for (std::size_t k = 1; valid && k < len; ++k)
+      valid = (p[i + k] & 0xc0) == 0x80;
     if (valid) {
       std::uint32_t cp = c & (0xff >> (len + 1));
-      for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (p[i + k] & 0x3f);
-      valid = (len == 2 && cp >= 0x80) || (len == 3 && cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff)) ||
+      for (std::size_t k = 1; k < len; ++k)
+        cp = (cp << 6) | (p[i + k] & 0x3f);
+      valid = (len == 2 && cp >= 0x80) ||
+              (len == 3 && cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff)) ||
               (len == 4 && cp >= 0x10000 && cp <= 0x10ffff);
     }
     if (valid) {

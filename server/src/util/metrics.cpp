@@ -9,12 +9,14 @@ namespace atelier {
 Histogram::Histogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)),
       counts_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds_.size() + 1)) {
-  for (std::size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0);
+  for (std::size_t i = 0; i <= bounds_.size(); ++i)
+    counts_[i].store(0);
 }
 
 void Histogram::observe(double v) noexcept {
   std::size_t i = 0;
-  while (i < bounds_.size() && v > bounds_[i]) ++i;
+  while (i < bounds_.size() && v > bounds_[i])
+    ++i;
   counts_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   if (v > 0 && std::isfinite(v)) {
@@ -35,10 +37,17 @@ std::string escapeLabelValue(std::string_view v) {
   out.reserve(v.size());
   for (char c : v) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out.push_back(c);
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -64,7 +73,8 @@ Gauge& MetricsRegistry::gauge(std::string name, std::string help) {
   return m;
 }
 
-Histogram& MetricsRegistry::histogram(std::string name, std::string help, std::vector<double> bounds) {
+Histogram& MetricsRegistry::histogram(std::string name, std::string help,
+                                      std::vector<double> bounds) {
   std::lock_guard lock(mu_);
   auto& m = histograms_.emplace_back(std::move(bounds));
   add(std::move(name), std::move(help), Kind::histogram, false).metric = &m;
@@ -111,7 +121,8 @@ std::string labelPrefix(const std::vector<std::string>& names, std::string_view 
   std::size_t start = 0;
   for (std::size_t i = 0; i < names.size(); ++i) {
     const std::size_t end = key.find('\x1f', start);
-    const std::string_view v = key.substr(start, end == std::string_view::npos ? key.npos : end - start);
+    const std::string_view v =
+        key.substr(start, end == std::string_view::npos ? key.npos : end - start);
     if (i) out.push_back(',');
     out += fmt::format("{}=\"{}\"", names[i], escapeLabelValue(v));
     start = end == std::string_view::npos ? key.size() : end + 1;
@@ -119,7 +130,9 @@ std::string labelPrefix(const std::vector<std::string>& names, std::string_view 
   return out;
 }
 
-std::string closeLabels(const std::string& prefix) { return prefix.empty() ? "" : prefix + "}"; }
+std::string closeLabels(const std::string& prefix) {
+  return prefix.empty() ? "" : prefix + "}";
+}
 
 void renderHistogram(std::string& out, const std::string& name, const std::string& prefix,
                      const Histogram& h) {
@@ -143,14 +156,17 @@ std::string MetricsRegistry::render() const {
   std::string out;
   out.reserve(8192);
   for (const auto& e : entries_) {
-    const char* type = e.kind == Kind::counter ? "counter" : e.kind == Kind::gauge ? "gauge" : "histogram";
+    const char* type = e.kind == Kind::counter ? "counter"
+                       : e.kind == Kind::gauge ? "gauge"
+                                               : "histogram";
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", e.name, e.help, e.name, type);
     switch (e.kind) {
       case Kind::counter:
         if (e.family) {
           auto* f = static_cast<Family<Counter>*>(e.metric);
           f->forEach([&](const std::string& key, const Counter& c) {
-            out += fmt::format("{}{} {}\n", e.name, closeLabels(labelPrefix(f->labelNames(), key)), c.value());
+            out += fmt::format("{}{} {}\n", e.name, closeLabels(labelPrefix(f->labelNames(), key)),
+                               c.value());
           });
         } else {
           out += fmt::format("{} {}\n", e.name, static_cast<Counter*>(e.metric)->value());
@@ -160,7 +176,8 @@ std::string MetricsRegistry::render() const {
         if (e.family) {
           auto* f = static_cast<Family<Gauge>*>(e.metric);
           f->forEach([&](const std::string& key, const Gauge& g) {
-            out += fmt::format("{}{} {}\n", e.name, closeLabels(labelPrefix(f->labelNames(), key)), g.value());
+            out += fmt::format("{}{} {}\n", e.name, closeLabels(labelPrefix(f->labelNames(), key)),
+                               g.value());
           });
         } else {
           out += fmt::format("{} {}\n", e.name, static_cast<Gauge*>(e.metric)->value());

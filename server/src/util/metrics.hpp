@@ -47,7 +47,9 @@ class Histogram {
 
   const std::vector<double>& bounds() const noexcept { return bounds_; }
   // Non-cumulative count of bucket i (i == bounds().size() is the +Inf bucket).
-  std::uint64_t bucketCount(std::size_t i) const noexcept { return counts_[i].load(std::memory_order_relaxed); }
+  std::uint64_t bucketCount(std::size_t i) const noexcept {
+    return counts_[i].load(std::memory_order_relaxed);
+  }
   std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
   double sum() const noexcept;
 
@@ -73,7 +75,8 @@ class Family {
   template <class Fn>
   void forEach(Fn&& fn) const {
     std::shared_lock lock(mu_);
-    for (const auto& [key, child] : children_) fn(key, *child);
+    for (const auto& [key, child] : children_)
+      fn(key, *child);
   }
   const std::vector<std::string>& labelNames() const noexcept { return labelNames_; }
 
@@ -90,7 +93,8 @@ class MetricsRegistry {
   Counter& counter(std::string name, std::string help);
   Gauge& gauge(std::string name, std::string help);
   Histogram& histogram(std::string name, std::string help, std::vector<double> bounds);
-  Family<Counter>& counterFamily(std::string name, std::string help, std::vector<std::string> labels);
+  Family<Counter>& counterFamily(std::string name, std::string help,
+                                 std::vector<std::string> labels);
   Family<Gauge>& gaugeFamily(std::string name, std::string help, std::vector<std::string> labels);
   Family<Histogram>& histogramFamily(std::string name, std::string help,
                                      std::vector<std::string> labels, std::vector<double> bounds);

@@ -42,16 +42,19 @@ std::optional<TimePoint> parseRfc3339(std::string_view s) {
   std::size_t pos = 19;
   if (s[pos] == '.') {
     std::size_t start = ++pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9')
+      ++pos;
     const std::size_t n = pos - start;
     if (n == 0) return std::nullopt;
     int frac = 0;
     readInt(s, start, std::min<std::size_t>(n, 3), frac);
-    for (std::size_t i = n; i < 3; ++i) frac *= 10;
+    for (std::size_t i = n; i < 3; ++i)
+      frac *= 10;
     ms = frac;
   }
   if (pos + 1 != s.size() || (s[pos] != 'Z' && s[pos] != 'z')) return std::nullopt;
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
   return TimePoint(sys_days{ymd}.time_since_epoch() + hours{h} + minutes{mi} + seconds{se} +
                    milliseconds{ms});

@@ -17,8 +17,12 @@ std::string formatRfc3339(TimePoint t);
 // Accepts the format above (milliseconds optional). nullopt when malformed.
 std::optional<TimePoint> parseRfc3339(std::string_view s);
 
-inline std::int64_t toUnixMillis(TimePoint t) { return t.time_since_epoch().count(); }
-inline TimePoint fromUnixMillis(std::int64_t ms) { return TimePoint(Millis(ms)); }
+inline std::int64_t toUnixMillis(TimePoint t) {
+  return t.time_since_epoch().count();
+}
+inline TimePoint fromUnixMillis(std::int64_t ms) {
+  return TimePoint(Millis(ms));
+}
 
 // Where services ask for "now", so tests can move time.
 class Clock {

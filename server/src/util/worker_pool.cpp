@@ -15,7 +15,9 @@ WorkerPool::WorkerPool(std::string name, std::size_t threads, std::size_t maxQue
   }
 }
 
-WorkerPool::~WorkerPool() { stop(); }
+WorkerPool::~WorkerPool() {
+  stop();
+}
 
 void WorkerPool::stop() {
   {

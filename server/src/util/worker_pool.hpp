@@ -90,7 +90,8 @@ boost::asio::awaitable<std::invoke_result_t<F>> WorkerPool::run(F fn) {
           Handler handler;
           Work work;
         };
-        auto state = std::make_shared<State>(State{std::move(job), std::move(handler), std::move(work)});
+        auto state =
+            std::make_shared<State>(State{std::move(job), std::move(handler), std::move(work)});
         const bool queued = push(std::make_unique<Job<std::function<void()>>>([state]() mutable {
           R result = state->job();
           auto ex = state->work.get_executor();
@@ -102,7 +103,8 @@ boost::asio::awaitable<std::invoke_result_t<F>> WorkerPool::run(F fn) {
         if (!queued) {
           auto ex = state->work.get_executor();
           asio::post(ex, [state]() mutable {
-            std::move(state->handler)(R(Error::make(Errc::unavailable, "the server is busy, try again")));
+            std::move(state->handler)(
+                R(Error::make(Errc::unavailable, "the server is busy, try again")));
             state->work.reset();
           });
         }

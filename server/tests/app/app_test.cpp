@@ -97,7 +97,8 @@ TEST_P(AppTest, MetricsFollowTheExpositionFormat) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
-  static const std::regex sample(R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? \S+$)");
+  static const std::regex sample(
+      R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? \S+$)");
   static const std::regex meta(R"(^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$)");
   std::istringstream in(r->body);
   std::string line;
@@ -111,9 +112,11 @@ TEST_P(AppTest, MetricsFollowTheExpositionFormat) {
     }
   }
   EXPECT_GT(samples, 10);
-  EXPECT_NE(r->body.find(R"(atelier_http_requests_total{route="unmatched",method="GET",status="404"} 1)"),
+  EXPECT_NE(
+      r->body.find(R"(atelier_http_requests_total{route="unmatched",method="GET",status="404"} 1)"),
+      std::string::npos);
+  EXPECT_NE(r->body.find("# TYPE atelier_http_request_duration_seconds histogram"),
             std::string::npos);
-  EXPECT_NE(r->body.find("# TYPE atelier_http_request_duration_seconds histogram"), std::string::npos);
 }
 
 TEST_P(AppTest, UnknownAndWrongMethodGetJsonErrors) {
@@ -122,7 +125,8 @@ TEST_P(AppTest, UnknownAndWrongMethodGetJsonErrors) {
   ASSERT_TRUE(nf);
   EXPECT_EQ(nf->status, 404);
   EXPECT_EQ(boost::json::parse(nf->body).at("error").at("code"), "not_found");
-  auto na = test::rawRequest(app_->port(), "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  auto na = test::rawRequest(app_->port(),
+                             "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
   ASSERT_TRUE(na);
   EXPECT_EQ(na->status, 405);
   EXPECT_EQ(na->header("Allow"), "GET");
@@ -130,7 +134,8 @@ TEST_P(AppTest, UnknownAndWrongMethodGetJsonErrors) {
 
 TEST_P(AppTest, RateLimitPerClientAddressWithRetryAfter) {
   start({{"RATE_LIMIT_REQUESTS_PER_MINUTE", "3"}});
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(get("/api/x")->status, 404);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(get("/api/x")->status, 404);
   auto limited = get("/api/x");
   ASSERT_TRUE(limited);
   EXPECT_EQ(limited->status, 429);
@@ -152,21 +157,24 @@ TEST_P(AppTest, TrustProxyTakesTheForwardedAddress) {
 
 TEST_P(AppTest, CorsOnlyForConfiguredOrigins) {
   start({{"CORS_ORIGINS", "http://app.example"}});
-  auto pre = test::rawRequest(app_->port(),
-                              "OPTIONS /api/chat HTTP/1.1\r\nHost: x\r\nOrigin: http://app.example\r\n"
-                              "Access-Control-Request-Method: POST\r\n\r\n");
+  auto pre =
+      test::rawRequest(app_->port(),
+                       "OPTIONS /api/chat HTTP/1.1\r\nHost: x\r\nOrigin: http://app.example\r\n"
+                       "Access-Control-Request-Method: POST\r\n\r\n");
   ASSERT_TRUE(pre);
   EXPECT_EQ(pre->status, 204);
   EXPECT_EQ(pre->header("Access-Control-Allow-Origin"), "http://app.example");
   EXPECT_NE(pre->header("Access-Control-Allow-Headers")->find("Authorization"), std::string::npos);
-  auto evil = test::rawRequest(app_->port(),
-                               "OPTIONS /api/chat HTTP/1.1\r\nHost: x\r\nOrigin: http://evil.example\r\n"
-                               "Access-Control-Request-Method: POST\r\n\r\n");
+  auto evil =
+      test::rawRequest(app_->port(),
+                       "OPTIONS /api/chat HTTP/1.1\r\nHost: x\r\nOrigin: http://evil.example\r\n"
+                       "Access-Control-Request-Method: POST\r\n\r\n");
   ASSERT_TRUE(evil);
   EXPECT_FALSE(evil->header("Access-Control-Allow-Origin"));
   auto simple = get("/healthz", "Origin: http://app.example\r\n");
   EXPECT_EQ(simple->header("Access-Control-Allow-Origin"), "http://app.example");
-  EXPECT_FALSE(get("/healthz", "Origin: http://evil.example\r\n")->header("Access-Control-Allow-Origin"));
+  EXPECT_FALSE(
+      get("/healthz", "Origin: http://evil.example\r\n")->header("Access-Control-Allow-Origin"));
 }
 
 TEST_P(AppTest, WebUiIsServedAtRoot) {

@@ -46,11 +46,14 @@ TEST_P(BadConfigTest, StopsWithExitCode2AndOneLineNamingTheVariable) {
 
 INSTANTIATE_TEST_SUITE_P(
     Examples, BadConfigTest,
-    ::testing::Values(BadConfig{"PORT", "80a", R"(PORT: not a number: "80a")"},
-                      BadConfig{"DATABASE_URL", "mysql://x", R"(DATABASE_URL: unknown scheme "mysql" (use sqlite:// or postgres://))"},
-                      BadConfig{"JWT_SECRET", "short", "JWT_SECRET: must be at least 32 bytes (got 5)"},
-                      BadConfig{"DEFAULT_TOKEN_LIMIT", "lots", R"(DEFAULT_TOKEN_LIMIT: not a number: "lots")"},
-                      BadConfig{"SHUTDOWN_GRACE", "soon", R"(SHUTDOWN_GRACE: not a duration: "soon" (use e.g. 90s, 15m, 12h, 30d))"}),
+    ::testing::Values(
+        BadConfig{"PORT", "80a", R"(PORT: not a number: "80a")"},
+        BadConfig{"DATABASE_URL", "mysql://x",
+                  R"(DATABASE_URL: unknown scheme "mysql" (use sqlite:// or postgres://))"},
+        BadConfig{"JWT_SECRET", "short", "JWT_SECRET: must be at least 32 bytes (got 5)"},
+        BadConfig{"DEFAULT_TOKEN_LIMIT", "lots", R"(DEFAULT_TOKEN_LIMIT: not a number: "lots")"},
+        BadConfig{"SHUTDOWN_GRACE", "soon",
+                  R"(SHUTDOWN_GRACE: not a duration: "soon" (use e.g. 90s, 15m, 12h, 30d))"}),
     [](const auto& info) { return std::string(info.param.var); });
 
 TEST_F(ProcessTest, RunsWithDefaultsAndCreatesItsDataDirectory) {
@@ -59,7 +62,8 @@ TEST_F(ProcessTest, RunsWithDefaultsAndCreatesItsDataDirectory) {
   ASSERT_TRUE(p.waitHealthy(port)) << p.output();
   EXPECT_TRUE(std::filesystem::exists(dir() + "/data/atelier.db"));
   EXPECT_TRUE(std::filesystem::exists(dir() + "/data/jwt_secret"));
-  EXPECT_EQ(std::filesystem::status(dir() + "/data/jwt_secret").permissions() & std::filesystem::perms::all,
+  EXPECT_EQ(std::filesystem::status(dir() + "/data/jwt_secret").permissions() &
+                std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   EXPECT_NE(p.output().find("JWT_SECRET is not set"), std::string::npos);
   p.signal(SIGTERM);
@@ -68,7 +72,8 @@ TEST_F(ProcessTest, RunsWithDefaultsAndCreatesItsDataDirectory) {
 
 TEST_F(ProcessTest, ReadsDotEnvInTheWorkingDirectory) {
   const auto port = test::freePort();
-  std::ofstream(dir() + "/.env") << "# test\nPORT=" << port << "\nRATE_LIMIT_REQUESTS_PER_MINUTE=1\n";
+  std::ofstream(dir() + "/.env") << "# test\nPORT=" << port
+                                 << "\nRATE_LIMIT_REQUESTS_PER_MINUTE=1\n";
   ServerProcess p({}, {{"HOST", "127.0.0.1"}}, dir());
   ASSERT_TRUE(p.waitHealthy(port)) << p.output();
   EXPECT_EQ(test::rawRequest(port, test::get("/api/x"))->status, 404);
@@ -97,7 +102,9 @@ TEST_F(ProcessTest, SigtermDrainsAndExitsZero) {
 }
 
 TEST_F(ProcessTest, MigrateAppliesAndReports) {
-  ServerProcess p({"migrate"}, {{"DATABASE_URL", "sqlite://./m.db"}, {"JWT_SECRET", std::string(40, 'x')}}, dir());
+  ServerProcess p({"migrate"},
+                  {{"DATABASE_URL", "sqlite://./m.db"}, {"JWT_SECRET", std::string(40, 'x')}},
+                  dir());
   ASSERT_EQ(p.waitExit(20s), 0) << p.output();
   EXPECT_NE(p.output().find("2 migration(s) applied"), std::string::npos) << p.output();
   ServerProcess again({"migrate"}, {{"DATABASE_URL", "sqlite://./m.db"}}, dir());
@@ -123,7 +130,8 @@ TEST_F(ProcessTest, PortInUseIsAClearStartupError) {
   auto code = second.waitExit(10s);
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 1);
-  EXPECT_NE(second.output().find("cannot listen on 127.0.0.1:" + std::to_string(port)), std::string::npos)
+  EXPECT_NE(second.output().find("cannot listen on 127.0.0.1:" + std::to_string(port)),
+            std::string::npos)
       << second.output();
   first.signal(SIGTERM);
   EXPECT_EQ(first.waitExit(10s), 0);

@@ -13,7 +13,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Result<Config> load(EnvMap env) { return loadConfig(env); }
+Result<Config> load(EnvMap env) {
+  return loadConfig(env);
+}
 
 std::string errorOf(EnvMap env) {
   auto r = loadConfig(env);
@@ -58,21 +60,29 @@ TEST(Config, DefaultsAreTheContractTable) {
 TEST(Config, BadValuesStopWithOneLineNamingTheVariable) {
   EXPECT_EQ(errorOf({{"PORT", "80a"}}), R"(PORT: not a number: "80a")");
   EXPECT_EQ(errorOf({{"PORT", "70000"}}), "PORT: out of range: 70000 (allowed 0–65535)");
-  EXPECT_EQ(errorOf({{"DATABASE_URL", "mysql://x"}}), R"(DATABASE_URL: unknown scheme "mysql" (use sqlite:// or postgres://))");
+  EXPECT_EQ(errorOf({{"DATABASE_URL", "mysql://x"}}),
+            R"(DATABASE_URL: unknown scheme "mysql" (use sqlite:// or postgres://))");
   EXPECT_EQ(errorOf({{"JWT_SECRET", "short"}}), "JWT_SECRET: must be at least 32 bytes (got 5)");
-  EXPECT_EQ(errorOf({{"DEFAULT_TOKEN_LIMIT", "lots"}}), R"(DEFAULT_TOKEN_LIMIT: not a number: "lots")");
+  EXPECT_EQ(errorOf({{"DEFAULT_TOKEN_LIMIT", "lots"}}),
+            R"(DEFAULT_TOKEN_LIMIT: not a number: "lots")");
   EXPECT_EQ(errorOf({{"ACCESS_TOKEN_TTL", "15x"}}),
             R"(ACCESS_TOKEN_TTL: not a duration: "15x" (use e.g. 90s, 15m, 12h, 30d))");
-  EXPECT_EQ(errorOf({{"STORAGE_URL", "ftp://x"}}), R"(STORAGE_URL: unknown scheme "ftp" (use file:// or s3://))");
-  EXPECT_EQ(errorOf({{"STORAGE_URL", "s3://A_B"}}), R"(STORAGE_URL: not a valid S3 bucket name: "A_B")");
-  EXPECT_EQ(errorOf({{"TRUST_PROXY", "maybe"}}), R"(TRUST_PROXY: not a boolean: "maybe" (use true or false))");
-  EXPECT_EQ(errorOf({{"LOG_FORMAT", "xml"}}), R"(LOG_FORMAT: unknown format "xml" (use text or json))");
-  EXPECT_EQ(errorOf({{"LLM_PROVIDER", "claude"}}), R"(LLM_PROVIDER: unknown provider "claude" (use gemini or openai))");
+  EXPECT_EQ(errorOf({{"STORAGE_URL", "ftp://x"}}),
+            R"(STORAGE_URL: unknown scheme "ftp" (use file:// or s3://))");
+  EXPECT_EQ(errorOf({{"STORAGE_URL", "s3://A_B"}}),
+            R"(STORAGE_URL: not a valid S3 bucket name: "A_B")");
+  EXPECT_EQ(errorOf({{"TRUST_PROXY", "maybe"}}),
+            R"(TRUST_PROXY: not a boolean: "maybe" (use true or false))");
+  EXPECT_EQ(errorOf({{"LOG_FORMAT", "xml"}}),
+            R"(LOG_FORMAT: unknown format "xml" (use text or json))");
+  EXPECT_EQ(errorOf({{"LLM_PROVIDER", "claude"}}),
+            R"(LLM_PROVIDER: unknown provider "claude" (use gemini or openai))");
   EXPECT_EQ(errorOf({{"CORS_ORIGINS", "http://a.example/path"}}),
             R"(CORS_ORIGINS: not an origin: "http://a.example/path" (use scheme://host[:port]))");
   EXPECT_EQ(errorOf({{"THREADS", "0"}}), "THREADS: out of range: 0 (allowed 1–256)");
   EXPECT_EQ(errorOf({{"GEMINI_BASE_URL", "ftp://x"}}), "GEMINI_BASE_URL: not an http(s) URL");
-  EXPECT_EQ(errorOf({{"SMTP_URL", "http://x"}}), "SMTP_URL: not a valid URL (use smtp:// or smtps://…)");
+  EXPECT_EQ(errorOf({{"SMTP_URL", "http://x"}}),
+            "SMTP_URL: not a valid URL (use smtp:// or smtps://…)");
   auto r = load({{"PORT", "80a"}});
   EXPECT_EQ(r.error().field, "PORT");
 }
@@ -80,8 +90,10 @@ TEST(Config, BadValuesStopWithOneLineNamingTheVariable) {
 TEST(Config, SecretsNeverAppearInErrors) {
   const std::string secret = "hunter2-hunter2";
   EXPECT_EQ(errorOf({{"JWT_SECRET", secret}}).find(secret), std::string::npos);
-  EXPECT_EQ(errorOf({{"SMTP_URL", "http://user:" + secret + "@host"}}).find(secret), std::string::npos);
-  EXPECT_EQ(errorOf({{"GEMINI_BASE_URL", "ftp://k:" + secret + "@x"}}).find(secret), std::string::npos);
+  EXPECT_EQ(errorOf({{"SMTP_URL", "http://user:" + secret + "@host"}}).find(secret),
+            std::string::npos);
+  EXPECT_EQ(errorOf({{"GEMINI_BASE_URL", "ftp://k:" + secret + "@x"}}).find(secret),
+            std::string::npos);
 }
 
 TEST(Config, DescribeRedactsSecrets) {
@@ -91,7 +103,8 @@ TEST(Config, DescribeRedactsSecrets) {
                  {"JWT_SECRET", std::string(40, 'j')}});
   ASSERT_TRUE(r.ok());
   const std::string d = describe(*r);
-  for (const char* s : {"pw-secret", "AIzaSECRET", "smtp-secret", "jjjjjjjj"}) EXPECT_EQ(d.find(s), std::string::npos) << d;
+  for (const char* s : {"pw-secret", "AIzaSECRET", "smtp-secret", "jjjjjjjj"})
+    EXPECT_EQ(d.find(s), std::string::npos) << d;
   EXPECT_NE(d.find("postgres://app:***@db:5432/atelier"), std::string::npos) << d;
 }
 
@@ -108,7 +121,8 @@ TEST(Config, ParsesValues) {
   EXPECT_EQ(r->port, 0);
   EXPECT_EQ(r->tokenResetInterval, 0s);
   EXPECT_TRUE(r->trustProxy);
-  EXPECT_EQ(r->corsOrigins, (std::vector<std::string>{"http://app.example", "http://other.example:3000"}));
+  EXPECT_EQ(r->corsOrigins,
+            (std::vector<std::string>{"http://app.example", "http://other.example:3000"}));
   EXPECT_EQ(r->storage.bucket, "atelier-bucket");
   EXPECT_TRUE(r->storage.s3ForcePathStyle);
   EXPECT_EQ(r->geminiBaseUrl, "http://127.0.0.1:9999");
@@ -120,10 +134,11 @@ TEST(ConfigParse, Durations) {
     const char* text;
     long long seconds;  // -1: invalid
   };
-  for (const Case& c : {Case{"90s", 90}, Case{"15m", 900}, Case{"12h", 43200}, Case{"30d", 2592000}, Case{"0", 0},
-                        Case{"", -1}, Case{"s", -1}, Case{"15", -1}, Case{"-5s", -1}, Case{"1.5h", -1},
-                        Case{" 5s", -1}, Case{"5 s", -1}, Case{"5S", -1}, Case{"99999999999999999999d", -1},
-                        Case{"36500d", 3153600000}, Case{"36501d", -1}}) {
+  for (const Case& c :
+       {Case{"90s", 90}, Case{"15m", 900}, Case{"12h", 43200}, Case{"30d", 2592000}, Case{"0", 0},
+        Case{"", -1}, Case{"s", -1}, Case{"15", -1}, Case{"-5s", -1}, Case{"1.5h", -1},
+        Case{" 5s", -1}, Case{"5 s", -1}, Case{"5S", -1}, Case{"99999999999999999999d", -1},
+        Case{"36500d", 3153600000}, Case{"36501d", -1}}) {
     auto p = parseDuration(c.text);
     if (c.seconds < 0) {
       EXPECT_TRUE(std::holds_alternative<std::string>(p)) << c.text;
@@ -144,7 +159,8 @@ TEST(ConfigParse, Integers) {
 
 TEST(Dotenv, ParsesCommentsQuotesAndExport) {
   auto r = parseDotenv(
-      "# comment\n\nA=1\nexport B = two\nC=\"q \\\"x\\\" \\n y\" # trailing\nD='single # not comment'\nE=plain # c\r\nF=\n",
+      "# comment\n\nA=1\nexport B = two\nC=\"q \\\"x\\\" \\n y\" # trailing\nD='single # not "
+      "comment'\nE=plain # c\r\nF=\n",
       ".env");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->at("A"), "1");
@@ -165,7 +181,8 @@ TEST(Dotenv, MalformedLineNamesFileAndLine) {
 }
 
 TEST(Dotenv, TheEnvironmentWinsOverTheFile) {
-  const auto dir = std::filesystem::temp_directory_path() / ("atelier-env-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("atelier-env-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto file = (dir / ".env").string();
   std::ofstream(file) << "ATELIER_TEST_FROM_FILE=file\nATELIER_TEST_BOTH=file\n";
@@ -179,7 +196,8 @@ TEST(Dotenv, TheEnvironmentWinsOverTheFile) {
 }
 
 TEST(JwtSecretFile, CreatedWithMode0600AndReused) {
-  const auto dir = std::filesystem::temp_directory_path() / ("atelier-jwt-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("atelier-jwt-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const std::string path = (dir / "data" / "jwt_secret").string();
   auto first = loadOrCreateJwtSecret(path);
@@ -195,7 +213,8 @@ TEST(JwtSecretFile, CreatedWithMode0600AndReused) {
 }
 
 TEST(Config, SystemPromptFileIsReadAndChecked) {
-  const auto dir = std::filesystem::temp_directory_path() / ("atelier-sp-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("atelier-sp-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto good = (dir / "p.txt").string();
   std::ofstream(good) << "You are a painter's assistant. ✓";
@@ -204,8 +223,10 @@ TEST(Config, SystemPromptFileIsReadAndChecked) {
   EXPECT_EQ(r->systemPrompt, "You are a painter's assistant. ✓");
   const auto bad = (dir / "bad.txt").string();
   std::ofstream(bad) << "\xff\xfe";
-  EXPECT_EQ(errorOf({{"SYSTEM_PROMPT_FILE", bad}}), "SYSTEM_PROMPT_FILE: the file is not valid UTF-8");
-  EXPECT_NE(errorOf({{"SYSTEM_PROMPT_FILE", (dir / "missing").string()}}).find("SYSTEM_PROMPT_FILE: cannot read"),
+  EXPECT_EQ(errorOf({{"SYSTEM_PROMPT_FILE", bad}}),
+            "SYSTEM_PROMPT_FILE: the file is not valid UTF-8");
+  EXPECT_NE(errorOf({{"SYSTEM_PROMPT_FILE", (dir / "missing").string()}})
+                .find("SYSTEM_PROMPT_FILE: cannot read"),
             std::string::npos);
   std::filesystem::remove_all(dir);
 }

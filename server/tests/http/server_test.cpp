@@ -31,10 +31,11 @@ class ServerTest : public ::testing::Test {
     router_.add("POST", "/echo", [](Request& r) -> asio::awaitable<Result<Response>> {
       co_return Response::text(200, r.body, "text/plain");
     });
-    router_.add("GET", "/items/:id/parts/:part", [](Request& r) -> asio::awaitable<Result<Response>> {
-      co_return Response::text(200, std::string(r.param("id")) + "/" + std::string(r.param("part")),
-                               "text/plain");
-    });
+    router_.add(
+        "GET", "/items/:id/parts/:part", [](Request& r) -> asio::awaitable<Result<Response>> {
+          co_return Response::text(
+              200, std::string(r.param("id")) + "/" + std::string(r.param("part")), "text/plain");
+        });
     router_.add("GET", "/fail", [](Request&) -> asio::awaitable<Result<Response>> {
       co_return Error::make(Errc::chat_limit_reached, "too many chats");
     });
@@ -62,9 +63,12 @@ class ServerTest : public ::testing::Test {
     });
     RouteOptions small;
     small.maxBodyBytes = 1000;
-    router_.add("POST", "/small", [](Request& r) -> asio::awaitable<Result<Response>> {
-      co_return Response::text(200, std::to_string(r.body.size()), "text/plain");
-    }, small);
+    router_.add(
+        "POST", "/small",
+        [](Request& r) -> asio::awaitable<Result<Response>> {
+          co_return Response::text(200, std::to_string(r.body.size()), "text/plain");
+        },
+        small);
   }
 
   void start(ServerOptions opts = {}) {
@@ -74,7 +78,8 @@ class ServerTest : public ::testing::Test {
     server_ = std::make_unique<Server>(ioc_, opts, router_, std::move(chain), observer_);
     ASSERT_TRUE(server_->listen().ok());
     server_->start();
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (int i = 0; i < 2; ++i)
+      threads_.emplace_back([this] { ioc_.run(); });
   }
 
   void TearDown() override {
@@ -83,9 +88,11 @@ class ServerTest : public ::testing::Test {
       server_->closeAll();
     }
     work_.reset();
-    for (int i = 0; i < 200 && server_ && server_->openConnections() > 0; ++i) std::this_thread::sleep_for(10ms);
+    for (int i = 0; i < 200 && server_ && server_->openConnections() > 0; ++i)
+      std::this_thread::sleep_for(10ms);
     ioc_.stop();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+      t.join();
   }
 
   std::uint16_t port() const { return server_->port(); }
@@ -209,7 +216,8 @@ TEST_F(ServerTest, ChunkedBodyOverTheLimitIs413) {
   start();
   RawClient c(port());
   std::string req = "POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (int i = 0; i < 5; ++i) req += "12c\r\n" + std::string(300, 'x') + "\r\n";
+  for (int i = 0; i < 5; ++i)
+    req += "12c\r\n" + std::string(300, 'x') + "\r\n";
   req += "0\r\n\r\n";
   ASSERT_TRUE(c.send(req));
   auto r = c.read(3s);
@@ -227,9 +235,10 @@ TEST_F(ServerTest, BodyWithinTheLimitIsRead) {
 
 TEST_F(ServerTest, ContentLengthWithTransferEncodingIs400) {
   start();
-  auto r = rawRequest(port(),
-                      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
-                      "5\r\nhello\r\n0\r\n\r\n");
+  auto r = rawRequest(
+      port(),
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n0\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
   EXPECT_EQ(body(*r).at("error").at("code"), "invalid_request");
@@ -237,7 +246,8 @@ TEST_F(ServerTest, ContentLengthWithTransferEncodingIs400) {
 
 TEST_F(ServerTest, MalformedRequestsAre400AndServerStaysUp) {
   start();
-  for (const char* raw : {"GARBAGE\r\n\r\n", "GET /hello HTTP/9.9\r\n\r\n", "GET /hello HTTP/1.1\r\nBad Header\r\n\r\n",
+  for (const char* raw : {"GARBAGE\r\n\r\n", "GET /hello HTTP/9.9\r\n\r\n",
+                          "GET /hello HTTP/1.1\r\nBad Header\r\n\r\n",
                           "POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n"}) {
     auto r = rawRequest(port(), raw);
     ASSERT_TRUE(r) << raw;
@@ -313,7 +323,8 @@ TEST_F(ServerTest, ShutdownFinishesInFlightRequestsAndStillAnswersOpenConnection
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->header("Connection"), "close");
-  for (int i = 0; i < 100 && server_->activeRequests() > 0; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 100 && server_->activeRequests() > 0; ++i)
+    std::this_thread::sleep_for(10ms);
   EXPECT_EQ(server_->activeRequests(), 0u);
   // New connections are refused once the listener is closed.
   std::this_thread::sleep_for(50ms);
@@ -332,8 +343,13 @@ TEST_F(ServerTest, RequestsAreCountedInMetrics) {
     if (text.find("atelier_http_requests_in_flight 0") != std::string::npos) break;
     std::this_thread::sleep_for(10ms);
   }
-  EXPECT_NE(text.find(R"(atelier_http_requests_total{route="/hello",method="GET",status="200"} 1)"), std::string::npos) << text;
-  EXPECT_NE(text.find(R"(atelier_http_requests_total{route="unmatched",method="GET",status="404"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(atelier_http_requests_total{route="/hello",method="GET",status="200"} 1)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find(R"(atelier_http_requests_total{route="unmatched",method="GET",status="404"} 1)"),
+      std::string::npos)
+      << text;
 }
 
 }  // namespace

@@ -28,12 +28,14 @@ using test::ScriptedServer;
 class HttpClientTest : public ::testing::Test {
  protected:
   HttpClientTest() : client_(std::make_unique<HttpClient>(ioc_.get_executor(), options())) {
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (int i = 0; i < 2; ++i)
+      threads_.emplace_back([this] { ioc_.run(); });
   }
   ~HttpClientTest() override {
     client_.reset();
     work_.reset();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+      t.join();
   }
   virtual HttpClientOptions options() { return {}; }
 
@@ -42,8 +44,9 @@ class HttpClientTest : public ::testing::Test {
   T run(std::function<asio::awaitable<T>()> body) {
     std::promise<T> p;
     auto f = p.get_future();
-    asio::co_spawn(asio::make_strand(ioc_), [&]() -> asio::awaitable<void> { p.set_value(co_await body()); },
-                   asio::detached);
+    asio::co_spawn(
+        asio::make_strand(ioc_), [&]() -> asio::awaitable<void> { p.set_value(co_await body()); },
+        asio::detached);
     EXPECT_EQ(f.wait_for(30s), std::future_status::ready);
     return f.get();
   }
@@ -83,7 +86,8 @@ TEST_F(HttpClientTest, FetchesAWholeBodyAndSendsHeadersAndBody) {
 
 TEST_F(HttpClientTest, ErrorStatusIsAResponseWithItsBody) {
   ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) {
-    c.respond(500, R"({"error":{"code":500,"message":"boom","status":"INTERNAL"}})", "application/json");
+    c.respond(500, R"({"error":{"code":500,"message":"boom","status":"INTERNAL"}})",
+              "application/json");
   });
   HttpRequest req;
   req.url = url(server, "/");
@@ -176,7 +180,8 @@ TEST_F(HttpClientTest, IdleTimeoutWhenTheServerGoesSilent) {
 }
 
 TEST_F(HttpClientTest, NoAnswerAtAllTimesOut) {
-  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) { c.peerClosedWithin(10s); });
+  ScriptedServer server(
+      [](ScriptedConnection& c, const ScriptedRequest&) { c.peerClosedWithin(10s); });
   HttpRequest req;
   req.url = url(server, "/");
   req.idleTimeout = 300ms;
@@ -230,10 +235,12 @@ TEST_F(HttpClientTest, CancelEndsAPendingReadAndClosesTheConnection) {
 TEST_F(HttpClientTest, SlowConsumerGetsEveryByteIntact) {
   // 4 MiB in 64 KiB chunks, read slowly: the transfer pauses instead of buffering it all.
   std::string body;
-  for (int i = 0; body.size() < (4u << 20); ++i) body += "line " + std::to_string(i) + "\n";
+  for (int i = 0; body.size() < (4u << 20); ++i)
+    body += "line " + std::to_string(i) + "\n";
   ScriptedServer server([&](ScriptedConnection& c, const ScriptedRequest&) {
     c.startChunked(200, "text/plain");
-    for (std::size_t off = 0; off < body.size(); off += 65536) c.chunk(body.substr(off, 65536));
+    for (std::size_t off = 0; off < body.size(); off += 65536)
+      c.chunk(body.substr(off, 65536));
     c.endChunked();
   });
   HttpRequest req;
@@ -258,7 +265,9 @@ TEST_F(HttpClientTest, SlowConsumerGetsEveryByteIntact) {
 }
 
 TEST_F(HttpClientTest, FetchEnforcesTheBodyLimit) {
-  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) { c.respond(200, std::string(100000, 'x')); });
+  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) {
+    c.respond(200, std::string(100000, 'x'));
+  });
   HttpRequest req;
   req.url = url(server, "/");
   req.maxBodyBytes = 1000;
@@ -279,24 +288,30 @@ TEST_F(HttpClientTest, HundredConcurrentStreamsAllComplete) {
   std::atomic<int> good{0};
   std::vector<std::promise<void>> done(100);
   for (int i = 0; i < 100; ++i) {
-    asio::co_spawn(asio::make_strand(ioc_), [&, i]() -> asio::awaitable<void> {
-      HttpRequest req;
-      req.url = url(server, "/s" + std::to_string(i));
-      auto r = co_await client_->fetch(req);
-      std::string want;
-      for (int k = 0; k < 5; ++k) want += "/s" + std::to_string(i) + ":" + std::to_string(k) + ";";
-      if (r && r->body == want) ++good;
-      done[i].set_value();
-    }, asio::detached);
+    asio::co_spawn(
+        asio::make_strand(ioc_),
+        [&, i]() -> asio::awaitable<void> {
+          HttpRequest req;
+          req.url = url(server, "/s" + std::to_string(i));
+          auto r = co_await client_->fetch(req);
+          std::string want;
+          for (int k = 0; k < 5; ++k)
+            want += "/s" + std::to_string(i) + ":" + std::to_string(k) + ";";
+          if (r && r->body == want) ++good;
+          done[i].set_value();
+        },
+        asio::detached);
   }
-  for (auto& d : done) ASSERT_EQ(d.get_future().wait_for(30s), std::future_status::ready);
+  for (auto& d : done)
+    ASSERT_EQ(d.get_future().wait_for(30s), std::future_status::ready);
   EXPECT_EQ(good.load(), 100);
 }
 
 TEST_F(HttpClientTest, DestroyingAStreamMidTransferIsSafe) {
   ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) {
     c.startChunked(200);
-    for (int i = 0; i < 50 && c.chunk("x"); ++i) std::this_thread::sleep_for(10ms);
+    for (int i = 0; i < 50 && c.chunk("x"); ++i)
+      std::this_thread::sleep_for(10ms);
     c.endChunked();
   });
   for (int i = 0; i < 10; ++i) {

@@ -116,7 +116,8 @@ TEST_P(StoreTest, EmailCodeIsRateLimitedPerEmailAndPurpose) {
   const auto p = CodePurpose::verifyEmail;
   EXPECT_TRUE(*store_->issueEmailCode("a@x.io", p, "h1", kT0, kT0 + 10min, 60s));
   EXPECT_FALSE(*store_->issueEmailCode("a@x.io", p, "h2", kT0 + 30s, kT0 + 10min, 60s));
-  EXPECT_TRUE(*store_->issueEmailCode("a@x.io", CodePurpose::resetPassword, "h3", kT0 + 30s, kT0 + 10min, 60s));
+  EXPECT_TRUE(*store_->issueEmailCode("a@x.io", CodePurpose::resetPassword, "h3", kT0 + 30s,
+                                      kT0 + 10min, 60s));
   EXPECT_TRUE(*store_->issueEmailCode("a@x.io", p, "h4", kT0 + 61s, kT0 + 11min, 60s));
   // The newest code replaced the old one.
   EXPECT_EQ(*store_->consumeEmailCode("a@x.io", p, "h1", kT0 + 62s, 5), CodeCheck::wrong);
@@ -140,7 +141,8 @@ TEST_P(StoreTest, EmailCodeExpires) {
 TEST_P(StoreTest, EmailCodeDiesAfterTooManyWrongAttempts) {
   const auto p = CodePurpose::verifyEmail;
   ASSERT_TRUE(*store_->issueEmailCode("d@x.io", p, "good", kT0, kT0 + 10min, 60s));
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(*store_->consumeEmailCode("d@x.io", p, "bad", kT0, 5), CodeCheck::wrong);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(*store_->consumeEmailCode("d@x.io", p, "bad", kT0, 5), CodeCheck::wrong);
   EXPECT_EQ(*store_->consumeEmailCode("d@x.io", p, "good", kT0, 5), CodeCheck::expired);
 }
 
@@ -160,18 +162,21 @@ TEST_P(StoreTest, ReusedRefreshTokenRevokesTheWholeFamily) {
   const User u = makeUser();
   const std::string family = newUuidV7();
   ASSERT_TRUE(store_->insertRefreshToken({"a1", u.userId, family, kT0 + 24h, kT0}).ok());
-  ASSERT_EQ(store_->rotateRefreshToken("a1", {"a2", "", "", kT0 + 24h, kT0}, kT0)->outcome, RotateOutcome::rotated);
+  ASSERT_EQ(store_->rotateRefreshToken("a1", {"a2", "", "", kT0 + 24h, kT0}, kT0)->outcome,
+            RotateOutcome::rotated);
   auto reuse = store_->rotateRefreshToken("a1", {"a3", "", "", kT0 + 24h, kT0}, kT0);
   EXPECT_EQ(reuse->outcome, RotateOutcome::reused);
   EXPECT_EQ(reuse->userId, u.userId);
   // a2 (the live one) was revoked with its family.
-  EXPECT_EQ(store_->rotateRefreshToken("a2", {"a4", "", "", kT0 + 24h, kT0}, kT0)->outcome, RotateOutcome::reused);
+  EXPECT_EQ(store_->rotateRefreshToken("a2", {"a4", "", "", kT0 + 24h, kT0}, kT0)->outcome,
+            RotateOutcome::reused);
 }
 
 TEST_P(StoreTest, UnknownOrExpiredRefreshTokenIsInvalid) {
   const User u = makeUser();
   ASSERT_TRUE(store_->insertRefreshToken({"e1", u.userId, newUuidV7(), kT0 + 1h, kT0}).ok());
-  EXPECT_EQ(store_->rotateRefreshToken("nope", {"x", "", "", kT0, kT0}, kT0)->outcome, RotateOutcome::invalid);
+  EXPECT_EQ(store_->rotateRefreshToken("nope", {"x", "", "", kT0, kT0}, kT0)->outcome,
+            RotateOutcome::invalid);
   EXPECT_EQ(store_->rotateRefreshToken("e1", {"x", "", "", kT0 + 2h, kT0 + 1h}, kT0 + 1h)->outcome,
             RotateOutcome::invalid);
 }
@@ -184,8 +189,10 @@ TEST_P(StoreTest, RevokeOneAndAllRefreshTokens) {
   EXPECT_TRUE(*store_->revokeRefreshToken("r1", kT0));
   EXPECT_FALSE(*store_->revokeRefreshToken("r1", kT0));
   ASSERT_TRUE(store_->revokeUserRefreshTokens(u.userId, kT0).ok());
-  EXPECT_NE(store_->rotateRefreshToken("r2", {"x2", "", "", kT0 + 1h, kT0}, kT0)->outcome, RotateOutcome::rotated);
-  EXPECT_NE(store_->rotateRefreshToken("r3", {"x3", "", "", kT0 + 1h, kT0}, kT0)->outcome, RotateOutcome::rotated);
+  EXPECT_NE(store_->rotateRefreshToken("r2", {"x2", "", "", kT0 + 1h, kT0}, kT0)->outcome,
+            RotateOutcome::rotated);
+  EXPECT_NE(store_->rotateRefreshToken("r3", {"x3", "", "", kT0 + 1h, kT0}, kT0)->outcome,
+            RotateOutcome::rotated);
 }
 
 TEST_P(StoreTest, ConcurrentRotationsOfOneTokenRotateOnce) {
@@ -195,11 +202,13 @@ TEST_P(StoreTest, ConcurrentRotationsOfOneTokenRotateOnce) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      auto r = store_->rotateRefreshToken("c1", {"n" + std::to_string(i), "", "", kT0 + 1h, kT0}, kT0);
+      auto r =
+          store_->rotateRefreshToken("c1", {"n" + std::to_string(i), "", "", kT0 + 1h, kT0}, kT0);
       if (r.ok() && r->outcome == RotateOutcome::rotated) ++rotated;
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(rotated.load(), 1);
 }
 
@@ -225,19 +234,23 @@ TEST_P(StoreTest, ChatsListedMostRecentFirstAndPrivate) {
 TEST_P(StoreTest, ChatLimitHoldsAndReactivationCounts) {
   const User u = makeUser();
   std::vector<Chat> chats;
-  for (int i = 0; i < 3; ++i) chats.push_back(makeChat(u.userId, 3));
+  for (int i = 0; i < 3; ++i)
+    chats.push_back(makeChat(u.userId, 3));
   auto over = store_->createChatIfUnderLimit(NewChat{newUuidV7(), u.userId, "", kT0}, 3);
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.error().code, Errc::chat_limit_reached);
-  auto off = store_->updateChat(u.userId, chats[0].chatId, ChatPatch{std::nullopt, false}, 3, kT0 + 1s);
+  auto off =
+      store_->updateChat(u.userId, chats[0].chatId, ChatPatch{std::nullopt, false}, 3, kT0 + 1s);
   ASSERT_TRUE(off.ok());
   EXPECT_FALSE(off->isActive);
   EXPECT_EQ(off->title, "title");
   makeChat(u.userId, 3);
-  auto on = store_->updateChat(u.userId, chats[0].chatId, ChatPatch{std::nullopt, true}, 3, kT0 + 2s);
+  auto on =
+      store_->updateChat(u.userId, chats[0].chatId, ChatPatch{std::nullopt, true}, 3, kT0 + 2s);
   ASSERT_FALSE(on.ok());
   EXPECT_EQ(on.error().code, Errc::chat_limit_reached);
-  auto renamed = store_->updateChat(u.userId, chats[1].chatId, ChatPatch{"renamed", std::nullopt}, 3, kT0 + 3s);
+  auto renamed = store_->updateChat(u.userId, chats[1].chatId, ChatPatch{"renamed", std::nullopt},
+                                    3, kT0 + 3s);
   ASSERT_TRUE(renamed.ok());
   EXPECT_EQ(renamed->title, "renamed");
   EXPECT_EQ(renamed->updatedAt, kT0 + 3s);
@@ -261,7 +274,8 @@ TEST_P(StoreTest, TwentyConcurrentCreatesLeaveExactlyFive) {
       }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(created.load(), 5);
   EXPECT_EQ(refused.load(), 15);
   EXPECT_EQ(failed.load(), 0);
@@ -275,7 +289,8 @@ TEST_P(StoreTest, MessagesPageOldestFirstWithHasMore) {
   std::optional<std::string> parent;
   for (int i = 0; i < 7; ++i) {
     // Two messages share each millisecond: the order must still be stable.
-    auto m = message(c, i % 2 ? "assistant" : "user", "m" + std::to_string(i), kT0 + std::chrono::milliseconds(i / 2), parent);
+    auto m = message(c, i % 2 ? "assistant" : "user", "m" + std::to_string(i),
+                     kT0 + std::chrono::milliseconds(i / 2), parent);
     ASSERT_TRUE(store_->appendMessage(m).ok());
     parent = m.messageId;
     all.push_back(m);

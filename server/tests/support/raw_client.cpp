@@ -13,8 +13,9 @@ namespace atelier::test {
 
 std::optional<std::string> RawResponse::header(const std::string& name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(a) == std::tolower(b);
+        })) {
       return v;
     }
   }
@@ -48,7 +49,8 @@ bool RawClient::send(const std::string& bytes) {
 }
 
 bool RawClient::fill(std::chrono::steady_clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return false;
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -75,11 +77,13 @@ std::optional<RawResponse> RawClient::read(std::chrono::milliseconds timeout) {
   while (lineEnd != std::string::npos) {
     const std::size_t start = lineEnd + 2;
     lineEnd = head.find("\r\n", start);
-    const std::string line = head.substr(start, lineEnd == std::string::npos ? std::string::npos : lineEnd - start);
+    const std::string line =
+        head.substr(start, lineEnd == std::string::npos ? std::string::npos : lineEnd - start);
     const auto colon = line.find(':');
     if (colon == std::string::npos) continue;
     std::string v = line.substr(colon + 1);
-    while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+    while (!v.empty() && v.front() == ' ')
+      v.erase(0, 1);
     r.headers.emplace_back(line.substr(0, colon), v);
   }
   if (auto te = r.header("Transfer-Encoding"); te && te->find("chunked") != std::string::npos) {
@@ -110,7 +114,8 @@ std::optional<RawResponse> RawClient::read(std::chrono::milliseconds timeout) {
 bool RawClient::closedWithin(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;

@@ -21,10 +21,11 @@ bool ScriptedConnection::send(const std::string& bytes) {
   return true;
 }
 
-bool ScriptedConnection::respond(int status, const std::string& body, const std::string& contentType,
-                                 const std::string& extraHeaders) {
+bool ScriptedConnection::respond(int status, const std::string& body,
+                                 const std::string& contentType, const std::string& extraHeaders) {
   return send("HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: " + contentType +
-              "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extraHeaders + "\r\n" + body);
+              "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extraHeaders +
+              "\r\n" + body);
 }
 
 bool ScriptedConnection::startChunked(int status, const std::string& contentType) {
@@ -38,12 +39,15 @@ bool ScriptedConnection::chunk(const std::string& data) {
   return send(head + data + "\r\n");
 }
 
-bool ScriptedConnection::endChunked() { return send("0\r\n\r\n"); }
+bool ScriptedConnection::endChunked() {
+  return send("0\r\n\r\n");
+}
 
 bool ScriptedConnection::peerClosedWithin(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -75,9 +79,11 @@ ScriptedServer::~ScriptedServer() {
   acceptor_.join();
   {
     std::lock_guard lock(mu_);
-    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    for (int fd : fds_)
+      ::shutdown(fd, SHUT_RDWR);
   }
-  for (auto& w : workers_) w.join();
+  for (auto& w : workers_)
+    w.join();
 }
 
 void ScriptedServer::acceptLoop() {
@@ -118,13 +124,16 @@ void ScriptedServer::serve(int fd) {
     while (lineEnd != std::string::npos) {
       const std::size_t start = lineEnd + 2;
       lineEnd = head.find("\r\n", start);
-      const std::string line = head.substr(start, lineEnd == std::string::npos ? std::string::npos : lineEnd - start);
+      const std::string line =
+          head.substr(start, lineEnd == std::string::npos ? std::string::npos : lineEnd - start);
       const auto colon = line.find(':');
       if (colon == std::string::npos) continue;
       std::string name = line.substr(0, colon);
-      for (auto& c : name) c = static_cast<char>(std::tolower(c));
+      for (auto& c : name)
+        c = static_cast<char>(std::tolower(c));
       std::string value = line.substr(colon + 1);
-      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      while (!value.empty() && value.front() == ' ')
+        value.erase(0, 1);
       req.headers[name] = value;
     }
     if (auto it = req.headers.find("content-length"); it != req.headers.end()) {

@@ -33,7 +33,8 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::map<std::string
     if (const char* v = std::getenv(keep)) env.emplace(keep, v);
   }
   std::vector<std::string> envStrings;
-  for (const auto& [k, v] : env) envStrings.push_back(k + "=" + v);
+  for (const auto& [k, v] : env)
+    envStrings.push_back(k + "=" + v);
   const std::string exe = binary();
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -42,10 +43,12 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::map<std::string
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     std::vector<char*> argv{const_cast<char*>(exe.c_str())};
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+      argv.push_back(a.data());
     argv.push_back(nullptr);
     std::vector<char*> envp;
-    for (auto& e : envStrings) envp.push_back(e.data());
+    for (auto& e : envStrings)
+      envp.push_back(e.data());
     envp.push_back(nullptr);
     ::execve(exe.c_str(), argv.data(), envp.data());
     ::_exit(127);

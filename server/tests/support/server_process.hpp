@@ -17,13 +17,15 @@ class ServerProcess {
   static std::string binary();
 
   // Starts `binary args…` in `cwd` with exactly `env` (plus PATH), output to cwd/server.log.
-  ServerProcess(std::vector<std::string> args, std::map<std::string, std::string> env, std::string cwd);
+  ServerProcess(std::vector<std::string> args, std::map<std::string, std::string> env,
+                std::string cwd);
   ~ServerProcess();  // SIGKILL if still running
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   // Waits until GET /healthz on `port` answers 200. False if the process exits first.
-  bool waitHealthy(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  bool waitHealthy(std::uint16_t port,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // The exit code once the process has exited within `timeout` (128+N for signal N).
   std::optional<int> waitExit(std::chrono::milliseconds timeout);
   void signal(int sig);

@@ -46,7 +46,9 @@ std::string withDatabase(const std::string& url, const std::string& db) {
 
 }  // namespace
 
-std::string dbKindName(DbKind k) { return k == DbKind::sqlite ? "Sqlite" : "Postgres"; }
+std::string dbKindName(DbKind k) {
+  return k == DbKind::sqlite ? "Sqlite" : "Postgres";
+}
 
 TestDatabase::TestDatabase(DbKind kind) : kind_(kind), dir_(makeTempDir()) {
   if (kind == DbKind::sqlite) {
@@ -73,7 +75,8 @@ TestDatabase::TestDatabase(DbKind kind) : kind_(kind), dir_(makeTempDir()) {
 TestDatabase::~TestDatabase() {
   if (!pgName_.empty()) {
     std::string error;
-    adminExec(std::getenv("ATELIER_TEST_PG_URL"), "DROP DATABASE IF EXISTS " + pgName_ + " WITH (FORCE)", error);
+    adminExec(std::getenv("ATELIER_TEST_PG_URL"),
+              "DROP DATABASE IF EXISTS " + pgName_ + " WITH (FORCE)", error);
   }
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);

@@ -32,12 +32,13 @@ class TestDatabase {
 };
 
 // GTEST_SKIP() or FAIL() (under CI) when the database is unavailable.
-#define ATELIER_REQUIRE_DATABASE(db)                                                           \
-  do {                                                                                         \
-    if ((db).url().empty()) {                                                                  \
-      if (std::getenv("CI") != nullptr) FAIL() << "PostgreSQL is required in CI: " << (db).skipReason(); \
-      GTEST_SKIP() << (db).skipReason();                                                       \
-    }                                                                                          \
+#define ATELIER_REQUIRE_DATABASE(db)                                     \
+  do {                                                                   \
+    if ((db).url().empty()) {                                            \
+      if (std::getenv("CI") != nullptr)                                  \
+        FAIL() << "PostgreSQL is required in CI: " << (db).skipReason(); \
+      GTEST_SKIP() << (db).skipReason();                                 \
+    }                                                                    \
   } while (0)
 
 }  // namespace atelier::test

@@ -30,12 +30,15 @@ TEST(Uuid, V7IsUniqueAcrossThreads) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 5000; ++i) out[t].push_back(newUuidV7());
+      for (int i = 0; i < 5000; ++i)
+        out[t].push_back(newUuidV7());
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   std::set<std::string> all;
-  for (auto& v : out) all.insert(v.begin(), v.end());
+  for (auto& v : out)
+    all.insert(v.begin(), v.end());
   EXPECT_EQ(all.size(), 20000u);
 }
 
@@ -58,7 +61,8 @@ TEST(Crypto, RandomTokensAreUrlSafeAndDistinct) {
   const auto b = randomToken(32);
   EXPECT_NE(a, b);
   EXPECT_EQ(a.size(), 43u);
-  EXPECT_EQ(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), std::string::npos);
+  EXPECT_EQ(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+            std::string::npos);
 }
 
 }  // namespace

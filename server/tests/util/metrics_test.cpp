@@ -11,7 +11,8 @@ namespace {
 
 // Every line is a comment (# HELP/# TYPE) or `name{labels} value`, per the text format 0.0.4.
 void expectValidExposition(const std::string& text) {
-  static const std::regex sample(R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? \S+$)");
+  static const std::regex sample(
+      R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? \S+$)");
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
@@ -32,7 +33,8 @@ TEST(Metrics, RendersCountersGaugesAndLabels) {
   EXPECT_NE(text.find("# TYPE jobs_total counter\njobs_total 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("queue_depth -2\n"), std::string::npos);
   EXPECT_NE(text.find("requests_total{route=\"/a\",status=\"200\"} 2\n"), std::string::npos);
-  EXPECT_NE(text.find(R"(requests_total{route="/b\"x\\y\n",status="404"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(requests_total{route="/b\"x\\y\n",status="404"} 1)"), std::string::npos)
+      << text;
   expectValidExposition(text);
 }
 
@@ -58,10 +60,12 @@ TEST(Metrics, ConcurrentUpdatesAreAllCounted) {
   std::vector<std::thread> ts;
   for (int t = 0; t < 4; ++t) {
     ts.emplace_back([&] {
-      for (int i = 0; i < 10000; ++i) fam.with({i % 2 ? "odd" : "even"}).inc();
+      for (int i = 0; i < 10000; ++i)
+        fam.with({i % 2 ? "odd" : "even"}).inc();
     });
   }
-  for (auto& t : ts) t.join();
+  for (auto& t : ts)
+    t.join();
   EXPECT_EQ(fam.with({"odd"}).value() + fam.with({"even"}).value(), 40000u);
 }
 

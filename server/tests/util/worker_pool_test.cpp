@@ -18,15 +18,18 @@ TEST(WorkerPool, RunsJobsOffTheCallerThreadAndResumesOnItsExecutor) {
   WorkerPool pool("test", 2, 16);
   std::thread::id ioThread, jobThread, resumedThread;
   int value = 0;
-  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-    ioThread = std::this_thread::get_id();
-    auto r = co_await pool.run([&]() -> Result<int> {
-      jobThread = std::this_thread::get_id();
-      return 42;
-    });
-    resumedThread = std::this_thread::get_id();
-    value = r.ok() ? *r : -1;
-  }, asio::detached);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        ioThread = std::this_thread::get_id();
+        auto r = co_await pool.run([&]() -> Result<int> {
+          jobThread = std::this_thread::get_id();
+          return 42;
+        });
+        resumedThread = std::this_thread::get_id();
+        value = r.ok() ? *r : -1;
+      },
+      asio::detached);
   ioc.run();
   EXPECT_EQ(value, 42);
   EXPECT_NE(jobThread, ioThread);
@@ -39,14 +42,21 @@ TEST(WorkerPool, AFullQueueAnswersUnavailableAtOnce) {
   std::latch release(1);
   std::atomic<int> started{0};
   // Occupy the only worker, then fill the one queue slot.
-  ASSERT_TRUE(pool.trySubmit([&] { ++started; release.wait(); }));
-  while (started.load() == 0) std::this_thread::yield();
+  ASSERT_TRUE(pool.trySubmit([&] {
+    ++started;
+    release.wait();
+  }));
+  while (started.load() == 0)
+    std::this_thread::yield();
   ASSERT_TRUE(pool.trySubmit([] {}));
   Errc code = Errc::internal;
-  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-    auto r = co_await pool.run([]() -> Result<int> { return 1; });
-    code = r.ok() ? Errc::internal : r.error().code;
-  }, asio::detached);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        auto r = co_await pool.run([]() -> Result<int> { return 1; });
+        code = r.ok() ? Errc::internal : r.error().code;
+      },
+      asio::detached);
   ioc.run();
   EXPECT_EQ(code, Errc::unavailable);
   release.count_down();
@@ -57,10 +67,13 @@ TEST(WorkerPool, ManyConcurrentJobsAllComplete) {
   WorkerPool pool("many", 4, 1024);
   std::atomic<int> sum{0};
   for (int i = 0; i < 500; ++i) {
-    asio::co_spawn(asio::make_strand(ioc), [&, i]() -> asio::awaitable<void> {
-      auto r = co_await pool.run([i]() -> Result<int> { return i; });
-      if (r) sum += *r;
-    }, asio::detached);
+    asio::co_spawn(
+        asio::make_strand(ioc),
+        [&, i]() -> asio::awaitable<void> {
+          auto r = co_await pool.run([i]() -> Result<int> { return i; });
+          if (r) sum += *r;
+        },
+        asio::detached);
   }
   std::thread t2([&] { ioc.run(); });
   ioc.run();

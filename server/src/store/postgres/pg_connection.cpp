@@ -18,7 +18,8 @@ using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 // The message of a libpq error without its trailing newline, for the log only.
 std::string oneLine(const char* msg) {
   std::string s = msg ? msg : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
   for (auto& c : s) {
     if (c == '\n') c = ' ';
   }
@@ -30,16 +31,21 @@ std::string oneLine(const char* msg) {
 Result<std::unique_ptr<PgConnection>> PgConnection::connect(const std::string& conninfo) {
   PGconn* conn = PQconnectdb(conninfo.c_str());
   if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
-    spdlog::error("postgres: cannot connect: {}", oneLine(conn ? PQerrorMessage(conn) : "out of memory"));
+    spdlog::error("postgres: cannot connect: {}",
+                  oneLine(conn ? PQerrorMessage(conn) : "out of memory"));
     PQfinish(conn);
     return Error::make(Errc::unavailable, "the database is unavailable");
   }
   return std::unique_ptr<PgConnection>(new PgConnection(conn));
 }
 
-PgConnection::~PgConnection() { PQfinish(conn_); }
+PgConnection::~PgConnection() {
+  PQfinish(conn_);
+}
 
-bool PgConnection::healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+bool PgConnection::healthy() const {
+  return PQstatus(conn_) == CONNECTION_OK;
+}
 
 Result<Rows> PgConnection::exec(std::string_view sql, const std::vector<SqlValue>& params) {
   failure_ = SqlError{};
@@ -54,8 +60,8 @@ Result<Rows> PgConnection::exec(std::string_view sql, const std::vector<SqlValue
     }
   }
   const std::string query(sql);
-  ResultPtr res(PQexecParams(conn_, query.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
-                             nullptr, nullptr, 0));
+  ResultPtr res(PQexecParams(conn_, query.c_str(), static_cast<int>(params.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0));
   const auto status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
@@ -87,7 +93,8 @@ Result<Rows> PgConnection::exec(std::string_view sql, const std::vector<SqlValue
       if (PQgetisnull(res.get(), r, c)) {
         row.emplace_back(std::nullopt);
       } else {
-        row.emplace_back(std::string(PQgetvalue(res.get(), r, c), static_cast<std::size_t>(PQgetlength(res.get(), r, c))));
+        row.emplace_back(std::string(PQgetvalue(res.get(), r, c),
+                                     static_cast<std::size_t>(PQgetlength(res.get(), r, c))));
       }
     }
   }
@@ -104,7 +111,8 @@ Result<void> PgConnection::execScript(std::string_view sql) {
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     spdlog::error("postgres: script failed: {}", oneLine(PQerrorMessage(conn_)));
     failure_.kind = healthy() ? SqlFailure::other : SqlFailure::connection;
-    return Error::make(healthy() ? Errc::internal : Errc::unavailable, "the database script failed");
+    return Error::make(healthy() ? Errc::internal : Errc::unavailable,
+                       "the database script failed");
   }
   return {};
 }

@@ -18,15 +18,18 @@ struct StmtResetter {
   }
 };
 
-bool isBusy(int rc) { return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED; }
+bool isBusy(int rc) {
+  return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const std::string& path, bool readOnly,
-                                                                  std::chrono::milliseconds busyTimeout) {
+Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(
+    const std::string& path, bool readOnly, std::chrono::milliseconds busyTimeout) {
   sqlite3* db = nullptr;
-  const int flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
-                    SQLITE_OPEN_NOMUTEX;
+  const int flags =
+      (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
+      SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     spdlog::error("sqlite: cannot open {}: {}", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -36,14 +39,16 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const std::stri
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(busyTimeout.count()));
   std::unique_ptr<SqliteConnection> conn(new SqliteConnection(db));
-  const char* pragmas = readOnly ? "PRAGMA foreign_keys=ON;"
-                                 : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+  const char* pragmas =
+      readOnly ? "PRAGMA foreign_keys=ON;"
+               : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
   if (auto r = conn->execScript(pragmas); !r) return std::move(r).error();
   return conn;
 }
 
 SqliteConnection::~SqliteConnection() {
-  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  for (auto& [sql, stmt] : cache_)
+    sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);
 }
 
@@ -59,7 +64,8 @@ Error SqliteConnection::fail(int rc, std::string_view what) {
     return Error::make(Errc::internal, "conflict");
   }
   spdlog::error("sqlite: {} failed: {} ({})", what, sqlite3_errmsg(db_), rc);
-  if (isBusy(rc) || primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN) {
+  if (isBusy(rc) || primary == SQLITE_IOERR || primary == SQLITE_FULL ||
+      primary == SQLITE_CANTOPEN) {
     failure_.kind = SqlFailure::connection;
     return Error::make(Errc::unavailable, "the database is unavailable, try again");
   }
@@ -74,8 +80,8 @@ Result<Rows> SqliteConnection::exec(std::string_view sql, const std::vector<SqlV
   if (it != cache_.end()) {
     stmt = it->second;
   } else {
-    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                                      &stmt, nullptr);
+    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return fail(rc, "prepare");
     cache_.emplace(std::string(sql), stmt);
   }
@@ -105,7 +111,8 @@ Result<Rows> SqliteConnection::exec(std::string_view sql, const std::vector<SqlV
           row.emplace_back(std::nullopt);
         } else {
           const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
-          row.emplace_back(std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
+          row.emplace_back(
+              std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
         }
       }
       continue;
