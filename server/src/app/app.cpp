@@ -13,6 +13,9 @@
 #include <thread>
 
 #include "app/ops_routes.hpp"
+#include "auth/auth_routes.hpp"
+#include "auth/auth_service.hpp"
+#include "mail/mailer.hpp"
 #include "app/web_routes.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
@@ -30,6 +33,11 @@ namespace {
 // Worker threads for database calls: one per pooled connection.
 constexpr int kDbConnections = 16;
 constexpr std::size_t kDbQueue = 8192;
+// argon2id at libsodium's interactive limits takes 64 MiB per hash: two at a time bounds
+// what a login flood can take; a full queue answers 503 at once.
+constexpr std::size_t kHashThreads = 2;
+constexpr std::size_t kHashQueue = 256;
+constexpr std::size_t kMailQueue = 1000;
 }  // namespace
 
 class App::Impl {
@@ -59,6 +67,15 @@ class App::Impl {
     if (*applied > 0)
       spdlog::info("applied {} migration(s) to the {} database", *applied, store_->dialect());
     dbPool_ = std::make_unique<WorkerPool>("db", kDbConnections, kDbQueue);
+    hashPool_ = std::make_unique<WorkerPool>("hash", kHashThreads, kHashQueue);
+    hasher_ = std::make_unique<auth::PasswordHasher>(auth::HashLimits::interactive());
+    if (config_.smtpUrl.empty()) {
+      spdlog::warn("SMTP_URL is not set: e-mails, with their codes, are written to this log (development only)");
+      mailer_ = std::make_unique<mail::LogMailer>();
+    } else {
+      mailPool_ = std::make_unique<WorkerPool>("mail", 1, kMailQueue);
+      mailer_ = std::make_unique<mail::SmtpMailer>(mail::SmtpOptions{config_.smtpUrl, config_.mailFrom}, *mailPool_);
+    }
 
     registerRoutes();
 
@@ -110,6 +127,8 @@ class App::Impl {
     }
     threads_.clear();
     if (dbPool_) dbPool_->stop();
+    if (hashPool_) hashPool_->stop();
+    if (mailPool_) mailPool_->stop();  // lets queued e-mails go out
     return exitCode_;
   }
 
@@ -122,6 +141,16 @@ class App::Impl {
       co_return co_await dbPool_->run([this] { return store_->ping(); });
     };
     registerOpsRoutes(router_, std::move(ops));
+
+    auth::AuthSettings settings;
+    settings.secret = config_.jwtSecret;
+    settings.accessTokenTtl = config_.accessTokenTtl;
+    settings.refreshTokenTtl = config_.refreshTokenTtl;
+    settings.defaultTokenLimit = config_.defaultTokenLimit;
+    settings.tokenResetInterval = config_.tokenResetInterval;
+    auth::Dependencies deps{store_.get(), dbPool_.get(), hashPool_.get(), hasher_.get(), mailer_.get(), &clock_};
+    auth_ = std::make_unique<auth::AuthService>(std::move(settings), deps);
+    auth::registerAuthRoutes(router_, *auth_);
     registerWebRoutes(router_);
   }
 
@@ -174,6 +203,12 @@ class App::Impl {
   http::Router router_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<WorkerPool> dbPool_;
+  std::unique_ptr<WorkerPool> hashPool_;
+  std::unique_ptr<WorkerPool> mailPool_;
+  SystemClock clock_;
+  std::unique_ptr<auth::PasswordHasher> hasher_;
+  std::unique_ptr<mail::Mailer> mailer_;
+  std::unique_ptr<auth::AuthService> auth_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<asio::signal_set> signals_;
   std::vector<std::thread> threads_;

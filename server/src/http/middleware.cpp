@@ -68,40 +68,48 @@ struct RateLimiter::Shard {
   std::unordered_map<std::string, Bucket> buckets;
 };
 
-RateLimiter::RateLimiter(std::uint32_t perMinute, std::size_t maxClients)
-    : perMinute_(perMinute),
-      maxPerShard_(std::max<std::size_t>(1, maxClients / kShards)),
+RateLimiter::RateLimiter(std::uint32_t capacity, std::chrono::seconds period, std::size_t maxKeys)
+    : capacity_(capacity),
+      perSecond_(period.count() > 0 ? capacity / static_cast<double>(period.count()) : capacity),
+      maxPerShard_(std::max<std::size_t>(1, maxKeys / kShards)),
       shards_(std::make_unique<Shard[]>(kShards)) {}
 
 RateLimiter::~RateLimiter() = default;
 
 int RateLimiter::acquire(std::string_view key, std::chrono::steady_clock::time_point now) {
-  if (perMinute_ == 0) return 0;
-  const double capacity = perMinute_;
-  const double perSecond = perMinute_ / 60.0;
+  return take(key, now, true);
+}
+
+int RateLimiter::check(std::string_view key, std::chrono::steady_clock::time_point now) {
+  return take(key, now, false);
+}
+
+int RateLimiter::take(std::string_view key, std::chrono::steady_clock::time_point now, bool consume) {
+  if (capacity_ <= 0) return 0;
   Shard& shard = shards_[std::hash<std::string_view>{}(key) % kShards];
   std::lock_guard lock(shard.mu);
   auto it = shard.buckets.find(std::string(key));
   if (it == shard.buckets.end()) {
+    if (!consume) return 0;
     if (shard.buckets.size() >= maxPerShard_) {
       // Forget buckets that have refilled completely: they carry no information.
       std::erase_if(shard.buckets, [&](const auto& kv) {
         const double idle = std::chrono::duration<double>(now - kv.second.last).count();
-        return kv.second.tokens + idle * perSecond >= capacity;
+        return kv.second.tokens + idle * perSecond_ >= capacity_;
       });
       if (shard.buckets.size() >= maxPerShard_) shard.buckets.erase(shard.buckets.begin());
     }
-    it = shard.buckets.emplace(std::string(key), Shard::Bucket{capacity, now}).first;
+    it = shard.buckets.emplace(std::string(key), Shard::Bucket{capacity_, now}).first;
   }
   auto& b = it->second;
   const double elapsed = std::chrono::duration<double>(now - b.last).count();
-  b.tokens = std::min(capacity, b.tokens + elapsed * perSecond);
+  b.tokens = std::min(capacity_, b.tokens + elapsed * perSecond_);
   b.last = now;
   if (b.tokens >= 1.0) {
-    b.tokens -= 1.0;
+    if (consume) b.tokens -= 1.0;
     return 0;
   }
-  return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / perSecond)));
+  return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / perSecond_)));
 }
 
 Middleware rateLimit(std::shared_ptr<RateLimiter> limiter) {

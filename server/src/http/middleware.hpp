@@ -21,23 +21,30 @@ Middleware exceptionGuard();
 // preflights (OPTIONS with Access-Control-Request-Method) itself.
 Middleware cors(std::vector<std::string> allowedOrigins);
 
-// A per-client-address token bucket: `perMinute` requests a minute, bursts up to that many.
-// Routes with RouteOptions::rateLimited == false are not counted. 0 disables the limit.
-// Thread-safe; memory is bounded (idle addresses are forgotten, at most `maxClients` kept).
+// A token bucket per key (a client address, an e-mail): `capacity` requests per `period`,
+// bursts up to `capacity`. Thread-safe; memory is bounded (idle keys are forgotten, at most
+// `maxKeys` kept). A capacity of 0 disables the limit.
 class RateLimiter {
  public:
-  RateLimiter(std::uint32_t perMinute, std::size_t maxClients = 100'000);
+  RateLimiter(std::uint32_t capacity, std::chrono::seconds period, std::size_t maxKeys = 100'000);
+  // Requests per minute (RATE_LIMIT_REQUESTS_PER_MINUTE).
+  explicit RateLimiter(std::uint32_t perMinute) : RateLimiter(perMinute, std::chrono::seconds(60)) {}
   ~RateLimiter();
-  // 0 when allowed, else the seconds until a request would be allowed.
+  // Takes one token: 0 when allowed, else the seconds until a request would be allowed.
   int acquire(std::string_view key, std::chrono::steady_clock::time_point now);
+  // Like acquire() without taking a token.
+  int check(std::string_view key, std::chrono::steady_clock::time_point now);
 
  private:
   struct Shard;
-  std::uint32_t perMinute_;
+  int take(std::string_view key, std::chrono::steady_clock::time_point now, bool consume);
+  double capacity_;
+  double perSecond_;
   std::size_t maxPerShard_;
   std::unique_ptr<Shard[]> shards_;
 };
 
+// RATE_LIMIT_REQUESTS_PER_MINUTE per client address, on routes with rateLimited set.
 Middleware rateLimit(std::shared_ptr<RateLimiter> limiter);
 
 }  // namespace atelier::http
