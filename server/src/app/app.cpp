@@ -13,12 +13,12 @@
 #include <thread>
 
 #include "app/ops_routes.hpp"
+#include "app/web_routes.hpp"
 #include "auth/auth_routes.hpp"
 #include "auth/auth_service.hpp"
-#include "mail/mailer.hpp"
-#include "app/web_routes.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
+#include "mail/mailer.hpp"
 #include "store/store.hpp"
 #include "util/crypto.hpp"
 #include "util/log.hpp"
@@ -42,11 +42,13 @@ constexpr std::size_t kMailQueue = 1000;
 
 class App::Impl {
  public:
-  explicit Impl(config::Config config)
+  Impl(config::Config config, AppOptions options)
       : config_(std::move(config)),
         ioc_(static_cast<int>(config_.threads)),
         work_(asio::make_work_guard(ioc_)),
-        observer_(metrics_) {}
+        observer_(metrics_) {
+    clock_ = options.clock ? options.clock : &systemClock_;
+  }
 
   ~Impl() {
     if (!threads_.empty()) {
@@ -70,11 +72,14 @@ class App::Impl {
     hashPool_ = std::make_unique<WorkerPool>("hash", kHashThreads, kHashQueue);
     hasher_ = std::make_unique<auth::PasswordHasher>(auth::HashLimits::interactive());
     if (config_.smtpUrl.empty()) {
-      spdlog::warn("SMTP_URL is not set: e-mails, with their codes, are written to this log (development only)");
+      spdlog::warn(
+          "SMTP_URL is not set: e-mails, with their codes, are written to this log (development "
+          "only)");
       mailer_ = std::make_unique<mail::LogMailer>();
     } else {
       mailPool_ = std::make_unique<WorkerPool>("mail", 1, kMailQueue);
-      mailer_ = std::make_unique<mail::SmtpMailer>(mail::SmtpOptions{config_.smtpUrl, config_.mailFrom}, *mailPool_);
+      mailer_ = std::make_unique<mail::SmtpMailer>(
+          mail::SmtpOptions{config_.smtpUrl, config_.mailFrom}, *mailPool_);
     }
 
     registerRoutes();
@@ -148,7 +153,8 @@ class App::Impl {
     settings.refreshTokenTtl = config_.refreshTokenTtl;
     settings.defaultTokenLimit = config_.defaultTokenLimit;
     settings.tokenResetInterval = config_.tokenResetInterval;
-    auth::Dependencies deps{store_.get(), dbPool_.get(), hashPool_.get(), hasher_.get(), mailer_.get(), &clock_};
+    auth::Dependencies deps{store_.get(),  dbPool_.get(), hashPool_.get(),
+                            hasher_.get(), mailer_.get(), clock_};
     auth_ = std::make_unique<auth::AuthService>(std::move(settings), deps);
     auth::registerAuthRoutes(router_, *auth_);
     registerWebRoutes(router_);
@@ -205,7 +211,8 @@ class App::Impl {
   std::unique_ptr<WorkerPool> dbPool_;
   std::unique_ptr<WorkerPool> hashPool_;
   std::unique_ptr<WorkerPool> mailPool_;
-  SystemClock clock_;
+  SystemClock systemClock_;
+  const Clock* clock_ = nullptr;
   std::unique_ptr<auth::PasswordHasher> hasher_;
   std::unique_ptr<mail::Mailer> mailer_;
   std::unique_ptr<auth::AuthService> auth_;
@@ -216,7 +223,8 @@ class App::Impl {
   int exitCode_ = 0;
 };
 
-App::App(config::Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+App::App(config::Config config, AppOptions options)
+    : impl_(std::make_unique<Impl>(std::move(config), options)) {}
 App::~App() = default;
 Result<void> App::start() {
   return impl_->start();

@@ -10,12 +10,18 @@
 
 #include "config/config.hpp"
 #include "util/result.hpp"
+#include "util/time.hpp"
 
 namespace atelier::app {
 
+struct AppOptions {
+  // Where "now" comes from; the system clock when null. Tests pass a ManualClock.
+  const Clock* clock = nullptr;
+};
+
 class App {
  public:
-  explicit App(config::Config config);
+  explicit App(config::Config config, AppOptions options = {});
   ~App();  // shuts down if still running
   App(const App&) = delete;
   App& operator=(const App&) = delete;

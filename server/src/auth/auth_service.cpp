@@ -22,10 +22,16 @@ constexpr std::size_t kMaxRefreshToken = 200;
 Error invalidCredentials() {
   return Error::make(Errc::invalid_credentials, "the e-mail or the password is wrong");
 }
-Error invalidRefresh() { return Error::make(Errc::invalid_refresh_token, "the refresh token is not valid"); }
-Error unauthorized() { return Error::make(Errc::unauthorized, "a valid access token is required"); }
+Error invalidRefresh() {
+  return Error::make(Errc::invalid_refresh_token, "the refresh token is not valid");
+}
+Error unauthorized() {
+  return Error::make(Errc::unauthorized, "a valid access token is required");
+}
 
-const char* purposeText(CodePurpose p) { return p == CodePurpose::verifyEmail ? "verify_email" : "reset_password"; }
+const char* purposeText(CodePurpose p) {
+  return p == CodePurpose::verifyEmail ? "verify_email" : "reset_password";
+}
 
 bool isDigits6(std::string_view code) {
   if (code.size() != 6) return false;
@@ -38,33 +44,45 @@ bool isDigits6(std::string_view code) {
 // Maps a code check to the contract's errors.
 Result<void> codeResult(CodeCheck check) {
   switch (check) {
-    case CodeCheck::ok: return {};
-    case CodeCheck::wrong: return Error::make(Errc::invalid_code, "the code is not right", "code");
-    case CodeCheck::expired: break;
+    case CodeCheck::ok:
+      return {};
+    case CodeCheck::wrong:
+      return Error::make(Errc::invalid_code, "the code is not right", "code");
+    case CodeCheck::expired:
+      break;
   }
-  return Error::make(Errc::code_expired, "the code has expired or was already used; ask for a new one", "code");
+  return Error::make(Errc::code_expired,
+                     "the code has expired or was already used; ask for a new one", "code");
 }
 
 }  // namespace
 
 Result<std::string> normalizeEmail(std::string_view raw) {
-  auto bad = [] { return Error::make(Errc::invalid_request, "email is not a valid e-mail address", "email"); };
-  while (!raw.empty() && (raw.front() == ' ' || raw.front() == '\t')) raw.remove_prefix(1);
-  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t')) raw.remove_suffix(1);
+  auto bad = [] {
+    return Error::make(Errc::invalid_request, "email is not a valid e-mail address", "email");
+  };
+  while (!raw.empty() && (raw.front() == ' ' || raw.front() == '\t'))
+    raw.remove_prefix(1);
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t'))
+    raw.remove_suffix(1);
   if (raw.empty() || raw.size() > kMaxEmail) return bad();
   std::string email;
   email.reserve(raw.size());
-  for (char c : raw) email += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (char c : raw)
+    email += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   const auto at = email.find('@');
-  if (at == std::string::npos || at == 0 || email.find('@', at + 1) != std::string::npos) return bad();
+  if (at == std::string::npos || at == 0 || email.find('@', at + 1) != std::string::npos)
+    return bad();
   const std::string_view local(email.data(), at);
   const std::string_view domain(email.data() + at + 1, email.size() - at - 1);
   if (local.size() > 64 || domain.size() < 3 || domain.find('.') == std::string_view::npos ||
-      domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string_view::npos) {
+      domain.front() == '.' || domain.back() == '.' ||
+      domain.find("..") != std::string_view::npos) {
     return bad();
   }
   for (unsigned char c : local) {
-    if (c <= 0x20 || c >= 0x7f || std::string_view("()<>[]\\,;:\"").find(static_cast<char>(c)) != std::string_view::npos) {
+    if (c <= 0x20 || c >= 0x7f ||
+        std::string_view("()<>[]\\,;:\"").find(static_cast<char>(c)) != std::string_view::npos) {
       return bad();
     }
   }
@@ -77,7 +95,8 @@ Result<std::string> normalizeEmail(std::string_view raw) {
 Result<void> checkPassword(std::string_view password, std::string_view field) {
   const std::size_t n = http::utf8Length(password);
   if (n < 8 || n > 128) {
-    return Error::make(Errc::invalid_request, std::string(field) + " must be 8 to 128 characters", std::string(field));
+    return Error::make(Errc::invalid_request, std::string(field) + " must be 8 to 128 characters",
+                       std::string(field));
   }
   return {};
 }
@@ -90,13 +109,17 @@ AuthService::AuthService(AuthSettings settings, Dependencies deps)
       failuresByEmail_(settings_.loginFailuresPerEmail, settings_.loginWindow),
       failuresByAddress_(settings_.loginFailuresPerAddress, settings_.loginWindow) {}
 
-std::string AuthService::codeHash(std::string_view email, CodePurpose purpose, std::string_view code) const {
+std::string AuthService::codeHash(std::string_view email, CodePurpose purpose,
+                                  std::string_view code) const {
   // Keyed: six digits are a tiny space, so a plain hash of a code would be no secret at all.
-  const std::string message = std::string(purposeText(purpose)) + "\n" + std::string(email) + "\n" + std::string(code);
+  const std::string message =
+      std::string(purposeText(purpose)) + "\n" + std::string(email) + "\n" + std::string(code);
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(codeKey_.data()), codeKey_.size());
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(message.data()), message.size());
+  crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(codeKey_.data()),
+                              codeKey_.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(message.data()),
+                                message.size());
   crypto_auth_hmacsha256_final(&st, mac);
   return hexEncode(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
 }
@@ -107,7 +130,8 @@ asio::awaitable<void> AuthService::sendCode(const std::string& email, CodePurpos
   const auto now = deps_.clock->now();
   const std::string hash = codeHash(email, purpose, code);
   auto issued = co_await deps_.dbPool->run([&] {
-    return deps_.store->issueEmailCode(email, purpose, hash, now, now + settings_.codeTtl, settings_.codeInterval);
+    return deps_.store->issueEmailCode(email, purpose, hash, now, now + settings_.codeTtl,
+                                       settings_.codeInterval);
   });
   if (!issued) {
     spdlog::error("could not store an e-mail code: {}", issued.error().message);
@@ -118,14 +142,18 @@ asio::awaitable<void> AuthService::sendCode(const std::string& email, CodePurpos
   e.to = email;
   const bool verify = purpose == CodePurpose::verifyEmail;
   e.subject = verify ? "Your Atelier verification code" : "Your Atelier password reset code";
-  e.body = std::string(verify ? "Welcome to Atelier! Confirm your e-mail address with this code:"
-                              : "Someone (hopefully you) asked to reset your Atelier password. Use this code:") +
-           "\n\n    " + code + "\n\nIt is valid for 10 minutes and can be used once. If you did not ask for it, " +
-           "ignore this e-mail.\n";
+  e.body =
+      std::string(
+          verify ? "Welcome to Atelier! Confirm your e-mail address with this code:"
+                 : "Someone (hopefully you) asked to reset your Atelier password. Use this code:") +
+      "\n\n    " + code +
+      "\n\nIt is valid for 10 minutes and can be used once. If you did not ask for it, " +
+      "ignore this e-mail.\n";
   deps_.mailer->send(std::move(e));
 }
 
-asio::awaitable<Result<store::User>> AuthService::registerUser(std::string email, std::string password,
+asio::awaitable<Result<store::User>> AuthService::registerUser(std::string email,
+                                                               std::string password,
                                                                std::string displayName) {
   auto hash = co_await deps_.hashPool->run([&] { return deps_.hasher->hash(password); });
   if (!hash) co_return std::move(hash).error();
@@ -148,7 +176,8 @@ asio::awaitable<Result<TokenPair>> AuthService::verifyEmail(std::string email, s
   const auto now = deps_.clock->now();
   const std::string hash = codeHash(email, CodePurpose::verifyEmail, code);
   auto check = co_await deps_.dbPool->run([&] {
-    return deps_.store->consumeEmailCode(email, CodePurpose::verifyEmail, hash, now, settings_.codeMaxAttempts);
+    return deps_.store->consumeEmailCode(email, CodePurpose::verifyEmail, hash, now,
+                                         settings_.codeMaxAttempts);
   });
   if (!check) co_return std::move(check).error();
   if (auto r = codeResult(*check); !r) co_return std::move(r).error();
@@ -202,12 +231,14 @@ asio::awaitable<Result<TokenPair>> AuthService::login(std::string email, std::st
     co_return invalidCredentials();
   }
   if (!found->emailVerified) {
-    co_return Error::make(Errc::email_not_verified, "confirm your e-mail address first (a code was sent to it)");
+    co_return Error::make(Errc::email_not_verified,
+                          "confirm your e-mail address first (a code was sent to it)");
   }
   co_return co_await issueTokens(std::move(*found), newUuidV7());
 }
 
-asio::awaitable<Result<TokenPair>> AuthService::issueTokens(store::User user, std::string familyId) {
+asio::awaitable<Result<TokenPair>> AuthService::issueTokens(store::User user,
+                                                            std::string familyId) {
   const auto now = deps_.clock->now();
   auto access = jwt_.issue(user.userId, now);
   if (!access) co_return std::move(access).error();
@@ -228,16 +259,20 @@ asio::awaitable<Result<TokenPair>> AuthService::refresh(std::string refreshToken
   const auto now = deps_.clock->now();
   TokenPair pair;
   pair.refreshToken = randomToken(32);
-  store::RefreshToken next{sha256Hex(pair.refreshToken), "", "", now + settings_.refreshTokenTtl, now};
+  store::RefreshToken next{sha256Hex(pair.refreshToken), "", "", now + settings_.refreshTokenTtl,
+                           now};
   const std::string oldHash = sha256Hex(refreshToken);
-  auto rotated = co_await deps_.dbPool->run([&] { return deps_.store->rotateRefreshToken(oldHash, next, now); });
+  auto rotated = co_await deps_.dbPool->run(
+      [&] { return deps_.store->rotateRefreshToken(oldHash, next, now); });
   if (!rotated) co_return std::move(rotated).error();
   if (rotated->outcome == store::RotateOutcome::reused) {
-    spdlog::warn("a rotated refresh token of user {} was presented again: that login is revoked", rotated->userId);
+    spdlog::warn("a rotated refresh token of user {} was presented again: that login is revoked",
+                 rotated->userId);
     co_return invalidRefresh();
   }
   if (rotated->outcome != store::RotateOutcome::rotated) co_return invalidRefresh();
-  auto user = co_await deps_.dbPool->run([&] { return deps_.store->findUserById(rotated->userId); });
+  auto user =
+      co_await deps_.dbPool->run([&] { return deps_.store->findUserById(rotated->userId); });
   if (!user) co_return std::move(user).error();
   if (!user->has_value() || (*user)->disabled) co_return invalidRefresh();
   auto access = jwt_.issue((*user)->userId, now);
@@ -252,17 +287,20 @@ asio::awaitable<Result<void>> AuthService::logout(std::string refreshToken) {
   if (refreshToken.empty() || refreshToken.size() > kMaxRefreshToken) co_return Result<void>{};
   const auto now = deps_.clock->now();
   const std::string hash = sha256Hex(refreshToken);
-  auto revoked = co_await deps_.dbPool->run([&] { return deps_.store->revokeRefreshToken(hash, now); });
+  auto revoked =
+      co_await deps_.dbPool->run([&] { return deps_.store->revokeRefreshToken(hash, now); });
   if (!revoked) co_return std::move(revoked).error();
   co_return Result<void>{};
 }
 
-asio::awaitable<Result<void>> AuthService::resetPassword(std::string email, std::string code, std::string newPassword) {
+asio::awaitable<Result<void>> AuthService::resetPassword(std::string email, std::string code,
+                                                         std::string newPassword) {
   if (!isDigits6(code)) co_return Error::make(Errc::invalid_code, "the code is 6 digits", "code");
   const auto now = deps_.clock->now();
   const std::string hash = codeHash(email, CodePurpose::resetPassword, code);
   auto check = co_await deps_.dbPool->run([&] {
-    return deps_.store->consumeEmailCode(email, CodePurpose::resetPassword, hash, now, settings_.codeMaxAttempts);
+    return deps_.store->consumeEmailCode(email, CodePurpose::resetPassword, hash, now,
+                                         settings_.codeMaxAttempts);
   });
   if (!check) co_return std::move(check).error();
   if (auto r = codeResult(*check); !r) co_return std::move(r).error();
@@ -300,20 +338,23 @@ asio::awaitable<Result<store::User>> AuthService::authenticate(std::string_view 
 
 asio::awaitable<Result<store::Usage>> AuthService::usage(std::string userId) {
   const auto now = deps_.clock->now();
-  auto u = co_await deps_.dbPool->run([&] { return deps_.store->getUsage(userId, now, settings_.tokenResetInterval); });
+  auto u = co_await deps_.dbPool->run(
+      [&] { return deps_.store->getUsage(userId, now, settings_.tokenResetInterval); });
   if (!u) co_return std::move(u).error();
   if (!u->has_value()) co_return Error::make(Errc::not_found, "no such user");
   co_return std::move(**u);
 }
 
-asio::awaitable<Result<std::pair<store::User, store::Usage>>> AuthService::profile(std::string userId) {
+asio::awaitable<Result<std::pair<store::User, store::Usage>>> AuthService::profile(
+    std::string userId) {
   const auto now = deps_.clock->now();
   co_return co_await deps_.dbPool->run([&]() -> Result<std::pair<store::User, store::Usage>> {
     auto user = deps_.store->findUserById(userId);
     if (!user) return std::move(user).error();
     auto usage = deps_.store->getUsage(userId, now, settings_.tokenResetInterval);
     if (!usage) return std::move(usage).error();
-    if (!user->has_value() || !usage->has_value()) return Error::make(Errc::not_found, "no such user");
+    if (!user->has_value() || !usage->has_value())
+      return Error::make(Errc::not_found, "no such user");
     return std::make_pair(std::move(**user), std::move(**usage));
   });
 }

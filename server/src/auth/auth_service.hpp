@@ -80,7 +80,8 @@ class AuthService {
  private:
   boost::asio::awaitable<Result<TokenPair>> issueTokens(store::User user, std::string familyId);
   boost::asio::awaitable<void> sendCode(const std::string& email, store::CodePurpose purpose);
-  std::string codeHash(std::string_view email, store::CodePurpose purpose, std::string_view code) const;
+  std::string codeHash(std::string_view email, store::CodePurpose purpose,
+                       std::string_view code) const;
 
   AuthSettings settings_;
   Dependencies deps_;

@@ -20,20 +20,25 @@ struct StrDeleter {
   void operator()(char* s) const { std::free(s); }  // libjwt 1.10 strings are malloc'ed
 };
 
-Error invalid(std::string why) { return Error::make(Errc::unauthorized, std::move(why)); }
+Error invalid(std::string why) {
+  return Error::make(Errc::unauthorized, std::move(why));
+}
 
 }  // namespace
 
-JwtCodec::JwtCodec(std::string secret, std::chrono::seconds ttl) : secret_(std::move(secret)), ttl_(ttl) {}
+JwtCodec::JwtCodec(std::string secret, std::chrono::seconds ttl)
+    : secret_(std::move(secret)), ttl_(ttl) {}
 
 Result<std::string> JwtCodec::issue(std::string_view userId, TimePoint now) const {
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) return Error::make(Errc::internal, "cannot create a token");
   JwtPtr jwt(raw);
-  const long iat = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+  const long iat = static_cast<long>(
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
   const std::string sub(userId);
   const std::string iss(kIssuer);
-  if (jwt_add_grant(jwt.get(), "sub", sub.c_str()) != 0 || jwt_add_grant(jwt.get(), "iss", iss.c_str()) != 0 ||
+  if (jwt_add_grant(jwt.get(), "sub", sub.c_str()) != 0 ||
+      jwt_add_grant(jwt.get(), "iss", iss.c_str()) != 0 ||
       jwt_add_grant_int(jwt.get(), "iat", iat) != 0 ||
       jwt_add_grant_int(jwt.get(), "exp", iat + static_cast<long>(ttl_.count())) != 0 ||
       jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret_.data()),
@@ -52,7 +57,8 @@ Result<AccessClaims> JwtCodec::verify(std::string_view token, TimePoint now) con
   for (char c : token) {
     if (c == '.') {
       ++dots;
-    } else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+    } else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_')) {
       return invalid("malformed token");
     }
   }
@@ -76,7 +82,8 @@ Result<AccessClaims> JwtCodec::verify(std::string_view token, TimePoint now) con
   if (errno != 0) return invalid("missing exp");
   const long iat = jwt_get_grant_int(jwt.get(), "iat");
   if (errno != 0) return invalid("missing iat");
-  const long nowSec = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+  const long nowSec = static_cast<long>(
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
   const long leeway = static_cast<long>(kLeeway.count());
   if (nowSec > exp + leeway) return invalid("expired");
   if (iat > nowSec + leeway) return invalid("issued in the future");

@@ -10,7 +10,9 @@ HashLimits HashLimits::interactive() {
   return {crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE};
 }
 
-HashLimits HashLimits::minimum() { return {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN}; }
+HashLimits HashLimits::minimum() {
+  return {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN};
+}
 
 PasswordHasher::PasswordHasher(HashLimits limits) : limits_(limits) {
   auto dummy = hash("dummy password for accounts that do not exist");
@@ -20,7 +22,8 @@ PasswordHasher::PasswordHasher(HashLimits limits) : limits_(limits) {
 
 Result<std::string> PasswordHasher::hash(std::string_view password) const {
   char out[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str(out, password.data(), password.size(), limits_.opsLimit, limits_.memLimit) != 0) {
+  if (crypto_pwhash_str(out, password.data(), password.size(), limits_.opsLimit,
+                        limits_.memLimit) != 0) {
     return Error::make(Errc::internal, "password hashing failed");
   }
   return std::string(out);
@@ -31,6 +34,8 @@ bool PasswordHasher::verify(std::string_view encodedHash, std::string_view passw
   return crypto_pwhash_str_verify(h.c_str(), password.data(), password.size()) == 0;
 }
 
-void PasswordHasher::verifyAgainstDummy(std::string_view password) const { (void)verify(dummy_, password); }
+void PasswordHasher::verifyAgainstDummy(std::string_view password) const {
+  (void)verify(dummy_, password);
+}
 
 }  // namespace atelier::auth

@@ -19,7 +19,8 @@ json::object usageJson(const store::Usage& u, std::chrono::seconds resetInterval
                  {"remaining_tokens", std::max<std::int64_t>(0, u.tokenLimit - u.totalTokensUsed)},
                  {"last_reset_at", formatRfc3339(u.lastResetAt)}};
   if (resetInterval.count() > 0) {
-    o["next_reset_at"] = formatRfc3339(u.lastResetAt + std::chrono::duration_cast<Millis>(resetInterval));
+    o["next_reset_at"] =
+        formatRfc3339(u.lastResetAt + std::chrono::duration_cast<Millis>(resetInterval));
   } else {
     o["next_reset_at"] = nullptr;
   }

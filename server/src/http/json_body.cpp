@@ -20,7 +20,8 @@ Result<json::object> parseJsonObject(std::string_view body) {
   opts.max_depth = 32;
   json::value v = json::parse(body, ec, {}, opts);
   if (ec) return Error::make(Errc::invalid_request, "the request body is not valid JSON");
-  if (!v.is_object()) return Error::make(Errc::invalid_request, "the request body must be a JSON object");
+  if (!v.is_object())
+    return Error::make(Errc::invalid_request, "the request body must be a JSON object");
   return std::move(v.as_object());
 }
 
@@ -29,7 +30,8 @@ Result<std::optional<std::string>> optionalString(const json::object& o, std::st
   if (it == o.end() || it->value().is_null()) return std::optional<std::string>();
   if (!it->value().is_string()) return bad(field, std::string(field) + " must be a string");
   std::string s(it->value().as_string());
-  if (s.find('\0') != std::string::npos) return bad(field, std::string(field) + " must not contain NUL characters");
+  if (s.find('\0') != std::string::npos)
+    return bad(field, std::string(field) + " must not contain NUL characters");
   return std::optional<std::string>(std::move(s));
 }
 

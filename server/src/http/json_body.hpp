@@ -17,7 +17,8 @@ Result<boost::json::object> parseJsonObject(std::string_view body);
 // A required string field.
 Result<std::string> requireString(const boost::json::object& o, std::string_view field);
 // An optional string field (absent or null → nullopt); any other type is an error.
-Result<std::optional<std::string>> optionalString(const boost::json::object& o, std::string_view field);
+Result<std::optional<std::string>> optionalString(const boost::json::object& o,
+                                                  std::string_view field);
 // An optional boolean field.
 Result<std::optional<bool>> optionalBool(const boost::json::object& o, std::string_view field);
 

@@ -84,7 +84,8 @@ int RateLimiter::check(std::string_view key, std::chrono::steady_clock::time_poi
   return take(key, now, false);
 }
 
-int RateLimiter::take(std::string_view key, std::chrono::steady_clock::time_point now, bool consume) {
+int RateLimiter::take(std::string_view key, std::chrono::steady_clock::time_point now,
+                      bool consume) {
   if (capacity_ <= 0) return 0;
   Shard& shard = shards_[std::hash<std::string_view>{}(key) % kShards];
   std::lock_guard lock(shard.mu);

@@ -28,7 +28,8 @@ class RateLimiter {
  public:
   RateLimiter(std::uint32_t capacity, std::chrono::seconds period, std::size_t maxKeys = 100'000);
   // Requests per minute (RATE_LIMIT_REQUESTS_PER_MINUTE).
-  explicit RateLimiter(std::uint32_t perMinute) : RateLimiter(perMinute, std::chrono::seconds(60)) {}
+  explicit RateLimiter(std::uint32_t perMinute)
+      : RateLimiter(perMinute, std::chrono::seconds(60)) {}
   ~RateLimiter();
   // Takes one token: 0 when allowed, else the seconds until a request would be allowed.
   int acquire(std::string_view key, std::chrono::steady_clock::time_point now);

@@ -76,18 +76,21 @@ std::string formatMessage(const Email& email, const std::string& from, const std
       body += c;
     }
   }
-  return "Date: " + date + "\r\nFrom: " + oneLine(from) + "\r\nTo: <" + oneLine(email.to) + ">\r\nSubject: " +
-         encodeHeader(oneLine(email.subject)) + "\r\nMessage-ID: <" + messageId +
-         ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
+  return "Date: " + date + "\r\nFrom: " + oneLine(from) + "\r\nTo: <" + oneLine(email.to) +
+         ">\r\nSubject: " + encodeHeader(oneLine(email.subject)) + "\r\nMessage-ID: <" + messageId +
+         ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; "
+         "charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
          body + "\r\n";
 }
 
 bool LogMailer::send(Email email) {
-  spdlog::warn("e-mail (SMTP_URL unset, development only) to {}: {}\n{}", email.to, email.subject, email.body);
+  spdlog::warn("e-mail (SMTP_URL unset, development only) to {}: {}\n{}", email.to, email.subject,
+               email.body);
   return true;
 }
 
-SmtpMailer::SmtpMailer(SmtpOptions options, WorkerPool& pool) : options_(std::move(options)), pool_(pool) {
+SmtpMailer::SmtpMailer(SmtpOptions options, WorkerPool& pool)
+    : options_(std::move(options)), pool_(pool) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
@@ -116,7 +119,8 @@ Result<void> SmtpMailer::deliver(const Email& email) const {
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> rcptGuard(rcpt, &curl_slist_free_all);
   curl_easy_setopt(curl, CURLOPT_URL, options_.url.c_str());  // user:pass in the URL become AUTH
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));  // STARTTLS when offered
+  curl_easy_setopt(curl, CURLOPT_USE_SSL,
+                   static_cast<long>(CURLUSESSL_TRY));  // STARTTLS when offered
   curl_easy_setopt(curl, CURLOPT_MAIL_FROM, ("<" + from + ">").c_str());
   curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
   curl_easy_setopt(curl, CURLOPT_READFUNCTION, &readCallback);

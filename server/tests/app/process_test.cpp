@@ -5,9 +5,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/http_json.hpp"
 #include "support/raw_client.hpp"
 #include "support/server_process.hpp"
+#include "support/smtp_sink.hpp"
 #include "support/test_database.hpp"
+#include "util/crypto.hpp"
 
 namespace atelier {
 namespace {
@@ -135,6 +138,66 @@ TEST_F(ProcessTest, PortInUseIsAClearStartupError) {
       << second.output();
   first.signal(SIGTERM);
   EXPECT_EQ(first.waitExit(10s), 0);
+}
+
+TEST_F(ProcessTest, NoSecretReachesTheLogOrAnErrorBody) {
+  test::SmtpSink sink;
+  const auto port = test::freePort();
+  const std::string jwtSecret = "jwt-secret-" + std::string(40, 'q');
+  auto env = baseEnv(port);
+  env["SMTP_URL"] = sink.url();
+  env["JWT_SECRET"] = jwtSecret;
+  env["LOG_LEVEL"] = "debug";
+  ServerProcess p({"serve"}, env, dir());
+  ASSERT_TRUE(p.waitHealthy(port)) << p.output();
+  namespace json = boost::json;
+  std::vector<std::string> secrets{jwtSecret};
+  std::vector<std::string> bodies;
+  auto post = [&](const std::string& path, json::value body) {
+    auto r = test::call(port, "POST", path, body);
+    bodies.push_back(r.raw.body);
+    return r;
+  };
+  const std::string email = "hygiene@example.com", password = "a very secret passphrase";
+  secrets.push_back(password);
+  secrets.push_back("Wrong-" + password);
+  post("/api/auth/register", {{"email", email}, {"password", password}});
+  const auto code = sink.code(email, 0).value_or("no-code");
+  secrets.push_back(code);
+  auto pair = post("/api/auth/verify", {{"email", email}, {"code", code}});
+  ASSERT_EQ(pair.status, 200);
+  post("/api/auth/login", {{"email", email}, {"password", "Wrong-" + password}});
+  auto login = post("/api/auth/login", {{"email", email}, {"password", password}});
+  for (const auto* r : {&pair, &login}) {
+    const std::string access(r->json.at("access_token").as_string());
+    const std::string refresh(r->json.at("refresh_token").as_string());
+    secrets.insert(secrets.end(), {access, refresh, sha256Hex(refresh)});
+  }
+  auto rotated = post("/api/auth/refresh", {{"refresh_token", pair.json.at("refresh_token")}});
+  secrets.push_back(std::string(rotated.json.at("refresh_token").as_string()));
+  post("/api/auth/refresh", {{"refresh_token", pair.json.at("refresh_token")}});  // replay
+  post("/api/auth/otp", {{"email", email}, {"purpose", "reset_password"}});
+  const auto resetCode = sink.code(email, 1).value_or("no-code");
+  secrets.push_back(resetCode);
+  post("/api/auth/password/reset",
+       {{"email", email}, {"code", resetCode}, {"new_password", "new " + password}});
+  secrets.push_back("new " + password);
+  test::call(port, "GET", "/api/auth/me", std::nullopt,
+             std::string(login.json.at("access_token").as_string()));
+  p.signal(SIGTERM);
+  ASSERT_EQ(p.waitExit(10s), 0);
+  const std::string log = p.output();
+  EXPECT_NE(log.find("http POST /api/auth/login 401"), std::string::npos)
+      << "the access log is missing";
+  for (const auto& secret : secrets) {
+    EXPECT_EQ(log.find(secret), std::string::npos) << "in the log: " << secret.substr(0, 12) << "…";
+    for (const auto& body : bodies) {
+      if (body.find(R"("error")") != std::string::npos) {
+        EXPECT_EQ(body.find(secret), std::string::npos)
+            << "in an error body: " << secret.substr(0, 12);
+      }
+    }
+  }
 }
 
 }  // namespace

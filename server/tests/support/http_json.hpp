@@ -1,0 +1,26 @@
+// JSON over HTTP for integration tests (one request per connection).
+#pragma once
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "support/raw_client.hpp"
+
+namespace atelier::test {
+
+struct JsonResponse {
+  int status = 0;
+  boost::json::value json;  // null when the body is not JSON
+  RawResponse raw;
+  // error.code of an error body, or "".
+  std::string errorCode() const;
+  std::string errorField() const;
+};
+
+JsonResponse call(std::uint16_t port, const std::string& method, const std::string& path,
+                  const std::optional<boost::json::value>& body = std::nullopt, const std::string& token = "",
+                  const std::string& extraHeaders = "");
+
+}  // namespace atelier::test
