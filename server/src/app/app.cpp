@@ -16,6 +16,8 @@
 #include "app/web_routes.hpp"
 #include "auth/auth_routes.hpp"
 #include "auth/auth_service.hpp"
+#include "chat/chat_routes.hpp"
+#include "chat/chat_service.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
 #include "mail/mailer.hpp"
@@ -157,6 +159,10 @@ class App::Impl {
                             hasher_.get(), mailer_.get(), clock_};
     auth_ = std::make_unique<auth::AuthService>(std::move(settings), deps);
     auth::registerAuthRoutes(router_, *auth_);
+
+    chats_ = std::make_unique<chat::ChatService>(chat::ChatSettings{config_.maxChatsPerUser},
+                                                 *store_, *dbPool_, *clock_);
+    chat::registerChatRoutes(router_, *chats_, auth::requireUser(*auth_));
     registerWebRoutes(router_);
   }
 
@@ -216,6 +222,7 @@ class App::Impl {
   std::unique_ptr<auth::PasswordHasher> hasher_;
   std::unique_ptr<mail::Mailer> mailer_;
   std::unique_ptr<auth::AuthService> auth_;
+  std::unique_ptr<chat::ChatService> chats_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<asio::signal_set> signals_;
   std::vector<std::thread> threads_;

@@ -1,10 +1,7 @@
 // Every row of the /api/auth table over real HTTP, with a real SMTP sink, on both databases.
 #include <gtest/gtest.h>
 
-#include "app/app.hpp"
-#include "support/http_json.hpp"
-#include "support/smtp_sink.hpp"
-#include "support/test_database.hpp"
+#include "app/app_fixture.hpp"
 
 namespace atelier::app {
 namespace {
@@ -15,85 +12,17 @@ using test::call;
 using test::DbKind;
 using test::JsonResponse;
 
-struct Session {
-  std::string userId;
-  std::string email;
-  std::string password;
-  std::string access;
-  std::string refresh;
-};
-
-class AuthFlowTest : public ::testing::TestWithParam<DbKind> {
+class AuthFlowTest : public AppFixture {
  protected:
-  void SetUp() override {
-    db_ = std::make_unique<test::TestDatabase>(GetParam());
-    ATELIER_REQUIRE_DATABASE(*db_);
-    config::EnvMap env{{"HOST", "127.0.0.1"},
-                       {"PORT", "0"},
-                       {"DATABASE_URL", db_->url()},
-                       {"STORAGE_URL", "file://" + db_->dir() + "/uploads"},
-                       {"JWT_SECRET", std::string(48, 'k')},
-                       {"SMTP_URL", sink_.url()},
-                       {"MAIL_FROM", "Atelier <no-reply@atelier.test>"},
-                       {"THREADS", "2"},
-                       {"LOG_LEVEL", "warn"}};
-    auto cfg = config::loadConfig(env);
-    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
-    app_ = std::make_unique<App>(std::move(cfg).value(), AppOptions{&clock_});
-    auto started = app_->start();
-    ASSERT_TRUE(started.ok()) << started.error().message;
-  }
-
-  void TearDown() override {
-    if (app_) {
-      app_->requestShutdown();
-      app_->wait();
-    }
-  }
-
-  JsonResponse post(const std::string& path, json::value body, const std::string& token = "") {
-    return call(app_->port(), "POST", path, body, token);
-  }
-  JsonResponse get(const std::string& path, const std::string& token = "") {
-    return call(app_->port(), "GET", path, std::nullopt, token);
-  }
-
-  JsonResponse login(const std::string& email, const std::string& password) {
-    return post("/api/auth/login", {{"email", email}, {"password", password}});
-  }
-
-  std::string nextEmail(const std::string& tag) { return tag + std::to_string(++counter_) + "@example.com"; }
-
-  // Registered, verified, signed in.
-  Session newUser(const std::string& tag = "user") {
-    Session s;
-    s.email = nextEmail(tag);
-    s.password = "correct horse " + tag;
-    const auto before = sink_.count(s.email);
-    EXPECT_EQ(post("/api/auth/register", {{"email", s.email}, {"password", s.password}}).status, 201);
-    auto code = sink_.code(s.email, before);
-    EXPECT_TRUE(code);
-    auto v = post("/api/auth/verify", {{"email", s.email}, {"code", code.value_or("")}});
-    EXPECT_EQ(v.status, 200);
-    s.userId = std::string(v.json.at("user").at("user_id").as_string());
-    s.access = std::string(v.json.at("access_token").as_string());
-    s.refresh = std::string(v.json.at("refresh_token").as_string());
-    return s;
-  }
-
   static std::string otherCode(const std::string& code) {
     return std::to_string(100000 + (std::stoi(code) + 1) % 900000);
   }
-
-  test::SmtpSink sink_;
-  ManualClock clock_{fromUnixMillis(1'795'000'000'000)};
-  std::unique_ptr<test::TestDatabase> db_;
-  std::unique_ptr<App> app_;
-  int counter_ = 0;
 };
 
 TEST_P(AuthFlowTest, RegisterNormalizesTheEmailAndMailsACode) {
-  auto r = post("/api/auth/register", {{"email", "  Ada.Lovelace@Example.COM "}, {"password", "abcdefgh"}, {"display_name", "Ada"}});
+  auto r = post("/api/auth/register", {{"email", "  Ada.Lovelace@Example.COM "},
+                                       {"password", "abcdefgh"},
+                                       {"display_name", "Ada"}});
   ASSERT_EQ(r.status, 201) << r.raw.body;
   const auto& u = r.json.at("user").as_object();
   EXPECT_EQ(u.at("email"), "ada.lovelace@example.com");
@@ -110,17 +39,27 @@ TEST_P(AuthFlowTest, RegisterNormalizesTheEmailAndMailsACode) {
 }
 
 TEST_P(AuthFlowTest, RegisterRejectsBadInputNamingTheField) {
-  for (const char* email : {"not-an-email", "", "a@", "@example.com", "a b@example.com", "a@b@c.io"}) {
+  for (const char* email :
+       {"not-an-email", "", "a@", "@example.com", "a b@example.com", "a@b@c.io"}) {
     auto r = post("/api/auth/register", {{"email", email}, {"password", "abcdefgh"}});
     EXPECT_EQ(r.status, 400) << email;
     EXPECT_EQ(r.errorField(), "email") << email;
   }
   EXPECT_EQ(post("/api/auth/register", {{"password", "abcdefgh"}}).errorField(), "email");
-  EXPECT_EQ(post("/api/auth/register", {{"email", nextEmail("p")}, {"password", "short7!"}}).errorField(), "password");
-  EXPECT_EQ(post("/api/auth/register", {{"email", nextEmail("p")}, {"password", std::string(129, 'x')}}).errorField(),
-            "password");
-  EXPECT_EQ(post("/api/auth/register", {{"email", nextEmail("p")}, {"password", 12345678}}).errorField(), "password");
-  EXPECT_EQ(post("/api/auth/register", {{"email", nextEmail("p")}, {"password", std::string(128, 'y')}}).status, 201);
+  EXPECT_EQ(
+      post("/api/auth/register", {{"email", nextEmail("p")}, {"password", "short7!"}}).errorField(),
+      "password");
+  EXPECT_EQ(
+      post("/api/auth/register", {{"email", nextEmail("p")}, {"password", std::string(129, 'x')}})
+          .errorField(),
+      "password");
+  EXPECT_EQ(
+      post("/api/auth/register", {{"email", nextEmail("p")}, {"password", 12345678}}).errorField(),
+      "password");
+  EXPECT_EQ(
+      post("/api/auth/register", {{"email", nextEmail("p")}, {"password", std::string(128, 'y')}})
+          .status,
+      201);
   auto notJson = call(app_->port(), "POST", "/api/auth/register", json::value("x"));
   EXPECT_EQ(notJson.status, 400);
   EXPECT_EQ(notJson.errorCode(), "invalid_request");
@@ -130,7 +69,8 @@ TEST_P(AuthFlowTest, DuplicateEmailIsTakenWhateverItsCase) {
   const auto email = nextEmail("dup");
   ASSERT_EQ(post("/api/auth/register", {{"email", email}, {"password", "abcdefgh"}}).status, 201);
   std::string upper = email;
-  for (auto& c : upper) c = static_cast<char>(std::toupper(c));
+  for (auto& c : upper)
+    c = static_cast<char>(std::toupper(c));
   auto r = post("/api/auth/register", {{"email", upper}, {"password", "abcdefgh"}});
   EXPECT_EQ(r.status, 409);
   EXPECT_EQ(r.errorCode(), "email_taken");
@@ -163,8 +103,11 @@ TEST_P(AuthFlowTest, WrongCodesCountAndTheFifthKillsTheCode) {
   auto first = post("/api/auth/verify", {{"email", email}, {"code", wrong}});
   EXPECT_EQ(first.status, 400);
   EXPECT_EQ(first.errorCode(), "invalid_code");
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(post("/api/auth/verify", {{"email", email}, {"code", wrong}}).errorCode(), "invalid_code");
-  EXPECT_EQ(post("/api/auth/verify", {{"email", email}, {"code", code}}).errorCode(), "code_expired");
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(post("/api/auth/verify", {{"email", email}, {"code", wrong}}).errorCode(),
+              "invalid_code");
+  EXPECT_EQ(post("/api/auth/verify", {{"email", email}, {"code", code}}).errorCode(),
+            "code_expired");
 }
 
 TEST_P(AuthFlowTest, ACodeIsSingleUseAndExpiresAfterTenMinutes) {
@@ -173,21 +116,28 @@ TEST_P(AuthFlowTest, ACodeIsSingleUseAndExpiresAfterTenMinutes) {
   const auto code = *sink_.code(email, 0);
   clock_.advance(9min);
   EXPECT_EQ(post("/api/auth/verify", {{"email", email}, {"code", code}}).status, 200);
-  EXPECT_EQ(post("/api/auth/verify", {{"email", email}, {"code", code}}).errorCode(), "code_expired");
+  EXPECT_EQ(post("/api/auth/verify", {{"email", email}, {"code", code}}).errorCode(),
+            "code_expired");
 
   const auto late = nextEmail("late");
   post("/api/auth/register", {{"email", late}, {"password", "abcdefgh"}});
   const auto lateCode = *sink_.code(late, 0);
   clock_.advance(10min + 1s);
-  EXPECT_EQ(post("/api/auth/verify", {{"email", late}, {"code", lateCode}}).errorCode(), "code_expired");
-  EXPECT_EQ(post("/api/auth/verify", {{"email", nextEmail("nobody")}, {"code", "123456"}}).errorCode(), "code_expired");
+  EXPECT_EQ(post("/api/auth/verify", {{"email", late}, {"code", lateCode}}).errorCode(),
+            "code_expired");
+  EXPECT_EQ(
+      post("/api/auth/verify", {{"email", nextEmail("nobody")}, {"code", "123456"}}).errorCode(),
+      "code_expired");
 }
 
 TEST_P(AuthFlowTest, OtpIsAcceptedForAnyAddressAndMailsOncePerMinute) {
-  auto unknown = post("/api/auth/otp", {{"email", nextEmail("ghost")}, {"purpose", "reset_password"}});
+  auto unknown =
+      post("/api/auth/otp", {{"email", nextEmail("ghost")}, {"purpose", "reset_password"}});
   EXPECT_EQ(unknown.status, 202);
   EXPECT_EQ(unknown.raw.body, "{}");
-  EXPECT_EQ(post("/api/auth/otp", {{"email", nextEmail("g")}, {"purpose", "make_me_admin"}}).errorField(), "purpose");
+  EXPECT_EQ(
+      post("/api/auth/otp", {{"email", nextEmail("g")}, {"purpose", "make_me_admin"}}).errorField(),
+      "purpose");
   const auto s = newUser("otp");
   EXPECT_EQ(post("/api/auth/otp", {{"email", s.email}, {"purpose", "reset_password"}}).status, 202);
   EXPECT_TRUE(sink_.code(s.email, 1));
@@ -216,7 +166,8 @@ TEST_P(AuthFlowTest, LoginRules) {
 
 TEST_P(AuthFlowTest, RepeatedFailedLoginsAreRateLimited) {
   const auto s = newUser("brute");
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(login(s.email, "wrong-password").status, 401);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(login(s.email, "wrong-password").status, 401);
   auto limited = login(s.email, s.password);
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(limited.errorCode(), "rate_limited");
@@ -234,17 +185,23 @@ TEST_P(AuthFlowTest, RefreshRotatesAndReplayKillsOnlyThatLogin) {
   ASSERT_EQ(r2.status, 200);
   const std::string rt3(r2.json.at("refresh_token").as_string());
   // The first token, already rotated, comes back: that whole login is revoked.
-  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", s.refresh}}).errorCode(), "invalid_refresh_token");
-  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", rt3}}).errorCode(), "invalid_refresh_token");
-  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", other.json.at("refresh_token")}}).status, 200);
-  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", "garbage"}}).errorCode(), "invalid_refresh_token");
-  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", s.access}}).errorCode(), "invalid_refresh_token");
+  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", s.refresh}}).errorCode(),
+            "invalid_refresh_token");
+  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", rt3}}).errorCode(),
+            "invalid_refresh_token");
+  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", other.json.at("refresh_token")}}).status,
+            200);
+  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", "garbage"}}).errorCode(),
+            "invalid_refresh_token");
+  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", s.access}}).errorCode(),
+            "invalid_refresh_token");
 }
 
 TEST_P(AuthFlowTest, RefreshTokensExpire) {
   const auto s = newUser("rexp");
   clock_.advance(30 * 24h + 1s);
-  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", s.refresh}}).errorCode(), "invalid_refresh_token");
+  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", s.refresh}}).errorCode(),
+            "invalid_refresh_token");
 }
 
 TEST_P(AuthFlowTest, LogoutRevokesThatRefreshToken) {
@@ -253,8 +210,10 @@ TEST_P(AuthFlowTest, LogoutRevokesThatRefreshToken) {
   auto r = post("/api/auth/logout", {{"refresh_token", s.refresh}}, s.access);
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(r.raw.body, "");
-  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", s.refresh}}).errorCode(), "invalid_refresh_token");
-  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", other.json.at("refresh_token")}}).status, 200);
+  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", s.refresh}}).errorCode(),
+            "invalid_refresh_token");
+  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", other.json.at("refresh_token")}}).status,
+            200);
 }
 
 TEST_P(AuthFlowTest, PasswordResetRevokesEveryLogin) {
@@ -262,19 +221,26 @@ TEST_P(AuthFlowTest, PasswordResetRevokesEveryLogin) {
   auto second = login(s.email, s.password);
   post("/api/auth/otp", {{"email", s.email}, {"purpose", "reset_password"}});
   const auto code = *sink_.code(s.email, 1);
-  EXPECT_EQ(post("/api/auth/password/reset", {{"email", s.email}, {"code", code}, {"new_password", "short"}}).errorField(),
+  EXPECT_EQ(post("/api/auth/password/reset",
+                 {{"email", s.email}, {"code", code}, {"new_password", "short"}})
+                .errorField(),
             "new_password");
-  EXPECT_EQ(post("/api/auth/password/reset", {{"email", s.email}, {"code", otherCode(code)}, {"new_password", "brand new pw"}})
+  EXPECT_EQ(post("/api/auth/password/reset",
+                 {{"email", s.email}, {"code", otherCode(code)}, {"new_password", "brand new pw"}})
                 .errorCode(),
             "invalid_code");
-  auto r = post("/api/auth/password/reset", {{"email", s.email}, {"code", code}, {"new_password", "brand new pw"}});
+  auto r = post("/api/auth/password/reset",
+                {{"email", s.email}, {"code", code}, {"new_password", "brand new pw"}});
   EXPECT_EQ(r.status, 204);
-  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", s.refresh}}).errorCode(), "invalid_refresh_token");
-  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", second.json.at("refresh_token")}}).errorCode(),
+  EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", s.refresh}}).errorCode(),
             "invalid_refresh_token");
+  EXPECT_EQ(
+      post("/api/auth/refresh", {{"refresh_token", second.json.at("refresh_token")}}).errorCode(),
+      "invalid_refresh_token");
   EXPECT_EQ(login(s.email, s.password).errorCode(), "invalid_credentials");
   EXPECT_EQ(login(s.email, "brand new pw").status, 200);
-  EXPECT_EQ(post("/api/auth/password/reset", {{"email", s.email}, {"code", code}, {"new_password", "another pw!"}})
+  EXPECT_EQ(post("/api/auth/password/reset",
+                 {{"email", s.email}, {"code", code}, {"new_password", "another pw!"}})
                 .errorCode(),
             "code_expired");
 }
@@ -283,16 +249,18 @@ TEST_P(AuthFlowTest, AVerifyCodeCannotResetAPassword) {
   const auto email = nextEmail("purpose");
   post("/api/auth/register", {{"email", email}, {"password", "abcdefgh"}});
   const auto code = *sink_.code(email, 0);
-  auto r = post("/api/auth/password/reset", {{"email", email}, {"code", code}, {"new_password", "brand new pw"}});
+  auto r = post("/api/auth/password/reset",
+                {{"email", email}, {"code", code}, {"new_password", "brand new pw"}});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.errorCode(), "code_expired");
 }
 
 TEST_P(AuthFlowTest, BrokenBearersAre401WithWwwAuthenticate) {
   const auto s = newUser("bearer");
-  for (const std::string& header : std::vector<std::string>{"", "Authorization: Bearer garbage\r\n", "Authorization: Bearer a.b.c\r\n",
-                                   "Authorization: Bearer \r\n", "Authorization: Basic dXNlcjpwYXNz\r\n",
-                                   "Authorization: Bearer " + s.refresh + "\r\n"}) {
+  for (const std::string& header : std::vector<std::string>{
+           "", "Authorization: Bearer garbage\r\n", "Authorization: Bearer a.b.c\r\n",
+           "Authorization: Bearer \r\n", "Authorization: Basic dXNlcjpwYXNz\r\n",
+           "Authorization: Bearer " + s.refresh + "\r\n"}) {
     for (const char* path : {"/api/auth/me", "/api/usage"}) {
       auto r = call(app_->port(), "GET", path, std::nullopt, "", header);
       EXPECT_EQ(r.status, 401) << header << path;
@@ -300,7 +268,9 @@ TEST_P(AuthFlowTest, BrokenBearersAre401WithWwwAuthenticate) {
       EXPECT_EQ(r.raw.header("WWW-Authenticate"), "Bearer");
     }
   }
-  EXPECT_EQ(call(app_->port(), "GET", "/api/auth/me", std::nullopt, "", "Authorization: bearer " + s.access + "\r\n").status,
+  EXPECT_EQ(call(app_->port(), "GET", "/api/auth/me", std::nullopt, "",
+                 "Authorization: bearer " + s.access + "\r\n")
+                .status,
             200);
 }
 
@@ -314,7 +284,8 @@ TEST_P(AuthFlowTest, AccessTokensExpireWithTheClock) {
   EXPECT_EQ(r.errorCode(), "unauthorized");
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, AuthFlowTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+INSTANTIATE_TEST_SUITE_P(Databases, AuthFlowTest,
+                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
                          [](const auto& info) { return test::dbKindName(info.param); });
 
 }  // namespace

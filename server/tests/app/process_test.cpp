@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "support/http_json.hpp"
 #include "support/raw_client.hpp"
@@ -138,6 +139,28 @@ TEST_F(ProcessTest, PortInUseIsAClearStartupError) {
       << second.output();
   first.signal(SIGTERM);
   EXPECT_EQ(first.waitExit(10s), 0);
+}
+
+TEST_F(ProcessTest, AFailingSmtpServerIsLoggedAndDoesNotHoldUpTheRequest) {
+  const auto port = test::freePort();
+  auto env = baseEnv(port);
+  env["SMTP_URL"] = "smtp://127.0.0.1:" + std::to_string(test::freePort());  // nobody listens
+  ServerProcess p({"serve"}, env, dir());
+  ASSERT_TRUE(p.waitHealthy(port)) << p.output();
+  const auto start = std::chrono::steady_clock::now();
+  auto r =
+      test::call(port, "POST", "/api/auth/register",
+                 boost::json::value{{"email", "nomail@example.com"}, {"password", "abcdefgh"}});
+  EXPECT_EQ(r.status, 201);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  bool logged = false;
+  for (int i = 0; i < 100 && !logged; ++i) {
+    logged = p.output().find("e-mail to nomail@example.com not sent") != std::string::npos;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(logged) << p.output();
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.waitExit(10s), 0);
 }
 
 TEST_F(ProcessTest, NoSecretReachesTheLogOrAnErrorBody) {

@@ -18,26 +18,31 @@ const TimePoint kNow = fromUnixMillis(1'795'000'000'000);
 const long kNowSec = 1'795'000'000;
 
 std::string b64url(std::string_view s) {
-  std::string out(sodium_base64_ENCODED_LEN(s.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(s.data()), s.size(),
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  std::string out(sodium_base64_ENCODED_LEN(s.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                  '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(s.data()),
+                    s.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   out.resize(out.find('\0'));
   return out;
 }
 
 // header.payload.HMAC-SHA256(key) whatever the header claims.
-std::string signHs256(const std::string& header, const std::string& payload, const std::string& key) {
+std::string signHs256(const std::string& header, const std::string& payload,
+                      const std::string& key) {
   const std::string input = b64url(header) + "." + b64url(payload);
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_state st;
   crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(input.data()), input.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(input.data()),
+                                input.size());
   crypto_auth_hmacsha256_final(&st, mac);
   return input + "." + b64url(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
 }
 
-std::string claims(long iat, long exp, const std::string& sub = kUser, const std::string& iss = "atelier") {
-  std::string c = R"({"iss":")" + iss + R"(","iat":)" + std::to_string(iat) + R"(,"exp":)" + std::to_string(exp);
+std::string claims(long iat, long exp, const std::string& sub = kUser,
+                   const std::string& iss = "atelier") {
+  std::string c = R"({"iss":")" + iss + R"(","iat":)" + std::to_string(iat) + R"(,"exp":)" +
+                  std::to_string(exp);
   if (!sub.empty()) c += R"(,"sub":")" + sub + "\"";
   return c + "}";
 }
@@ -65,15 +70,19 @@ TEST_F(JwtTest, PositiveControlHandSignedHs256IsAccepted) {
 }
 
 TEST_F(JwtTest, AlgNoneIsRefused) {
-  const std::string none = b64url(R"({"alg":"none","typ":"JWT"})") + "." + b64url(claims(kNowSec, kNowSec + 600));
+  const std::string none =
+      b64url(R"({"alg":"none","typ":"JWT"})") + "." + b64url(claims(kNowSec, kNowSec + 600));
   EXPECT_FALSE(accepted(none + "."));
   EXPECT_FALSE(accepted(none));
 }
 
 TEST_F(JwtTest, OtherAlgorithmsAreRefused) {
-  EXPECT_FALSE(accepted(signHs256(R"({"alg":"RS256","typ":"JWT"})", claims(kNowSec, kNowSec + 600), kSecret)));
-  EXPECT_FALSE(accepted(signHs256(R"({"alg":"HS512","typ":"JWT"})", claims(kNowSec, kNowSec + 600), kSecret)));
-  EXPECT_FALSE(accepted(signHs256(R"({"alg":"ES256","typ":"JWT"})", claims(kNowSec, kNowSec + 600), kSecret)));
+  EXPECT_FALSE(accepted(
+      signHs256(R"({"alg":"RS256","typ":"JWT"})", claims(kNowSec, kNowSec + 600), kSecret)));
+  EXPECT_FALSE(accepted(
+      signHs256(R"({"alg":"HS512","typ":"JWT"})", claims(kNowSec, kNowSec + 600), kSecret)));
+  EXPECT_FALSE(accepted(
+      signHs256(R"({"alg":"ES256","typ":"JWT"})", claims(kNowSec, kNowSec + 600), kSecret)));
 }
 
 TEST_F(JwtTest, AnotherSecretOrATamperedPartIsRefused) {
@@ -83,9 +92,10 @@ TEST_F(JwtTest, AnotherSecretOrATamperedPartIsRefused) {
   tampered[tampered.size() - 5] = tampered[tampered.size() - 5] == 'A' ? 'B' : 'A';
   EXPECT_FALSE(accepted(tampered));
   const auto dot = good.find('.');
-  const auto forged = good.substr(0, dot) + "." +
-                      b64url(claims(kNowSec, kNowSec + 600, "01a210bb-cbf4-7000-a931-000000000000")) +
-                      good.substr(good.rfind('.'));
+  const auto forged =
+      good.substr(0, dot) + "." +
+      b64url(claims(kNowSec, kNowSec + 600, "01a210bb-cbf4-7000-a931-000000000000")) +
+      good.substr(good.rfind('.'));
   EXPECT_FALSE(accepted(forged));
 }
 
@@ -101,13 +111,17 @@ TEST_F(JwtTest, NotYetValidIsRefused) {
 TEST_F(JwtTest, MissingOrMalformedClaimsAreRefused) {
   EXPECT_FALSE(accepted(signHs256(kHs256, claims(kNowSec, kNowSec + 600, ""), kSecret)));
   EXPECT_FALSE(accepted(signHs256(kHs256, claims(kNowSec, kNowSec + 600, "admin"), kSecret)));
-  EXPECT_FALSE(accepted(signHs256(kHs256, claims(kNowSec, kNowSec + 600, kUser, "someone-else"), kSecret)));
-  EXPECT_FALSE(accepted(signHs256(kHs256, R"({"iss":"atelier","sub":")" + kUser + R"(","iat":1})", kSecret)));
-  EXPECT_FALSE(accepted(signHs256(kHs256, R"({"iss":"atelier","sub":")" + kUser + R"(","exp":"soon","iat":1})", kSecret)));
+  EXPECT_FALSE(
+      accepted(signHs256(kHs256, claims(kNowSec, kNowSec + 600, kUser, "someone-else"), kSecret)));
+  EXPECT_FALSE(accepted(
+      signHs256(kHs256, R"({"iss":"atelier","sub":")" + kUser + R"(","iat":1})", kSecret)));
+  EXPECT_FALSE(accepted(signHs256(
+      kHs256, R"({"iss":"atelier","sub":")" + kUser + R"(","exp":"soon","iat":1})", kSecret)));
 }
 
 TEST_F(JwtTest, GarbageIsRefused) {
-  for (const char* t : {"", "garbage", "a.b.c", "a.b.", "..", "a.b.c.d", "eyJ.eyJ.sig", "Bearer x.y.z"}) {
+  for (const char* t :
+       {"", "garbage", "a.b.c", "a.b.", "..", "a.b.c.d", "eyJ.eyJ.sig", "Bearer x.y.z"}) {
     EXPECT_FALSE(accepted(t)) << t;
   }
   EXPECT_FALSE(accepted(std::string(5000, 'a')));

@@ -18,7 +18,8 @@ std::string JsonResponse::errorField() const {
 JsonResponse call(std::uint16_t port, const std::string& method, const std::string& path,
                   const std::optional<boost::json::value>& body, const std::string& token,
                   const std::string& extraHeaders) {
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extraHeaders;
+  std::string req =
+      method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extraHeaders;
   if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
   std::string payload;
   if (body) {

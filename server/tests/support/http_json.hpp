@@ -20,7 +20,7 @@ struct JsonResponse {
 };
 
 JsonResponse call(std::uint16_t port, const std::string& method, const std::string& path,
-                  const std::optional<boost::json::value>& body = std::nullopt, const std::string& token = "",
-                  const std::string& extraHeaders = "");
+                  const std::optional<boost::json::value>& body = std::nullopt,
+                  const std::string& token = "", const std::string& extraHeaders = "");
 
 }  // namespace atelier::test

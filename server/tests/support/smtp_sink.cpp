@@ -15,7 +15,8 @@ bool sendLine(int fd, const std::string& line) {
   return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
 }
 std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : s)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
 }
 std::string angle(const std::string& arg) {
@@ -48,9 +49,11 @@ SmtpSink::~SmtpSink() {
   acceptor_.join();
   {
     std::lock_guard lock(mu_);
-    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    for (int fd : fds_)
+      ::shutdown(fd, SHUT_RDWR);
   }
-  for (auto& w : workers_) w.join();
+  for (auto& w : workers_)
+    w.join();
 }
 
 void SmtpSink::acceptLoop() {
@@ -130,12 +133,14 @@ std::size_t SmtpSink::count(const std::string& to) const {
   std::lock_guard lock(mu_);
   std::size_t n = 0;
   for (const auto& m : mails_) {
-    for (const auto& r : m.to) n += r == to;
+    for (const auto& r : m.to)
+      n += r == to;
   }
   return n;
 }
 
-std::optional<std::string> SmtpSink::code(const std::string& to, std::size_t n, std::chrono::milliseconds timeout) {
+std::optional<std::string> SmtpSink::code(const std::string& to, std::size_t n,
+                                          std::chrono::milliseconds timeout) {
   static const std::regex sixDigits(R"((^|[^0-9])([0-9]{6})([^0-9]|$))");
   std::unique_lock lock(mu_);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
