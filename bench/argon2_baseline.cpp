@@ -35,8 +35,10 @@ int main(int argc, char** argv) {
   }
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
-  for (auto& t : pool) t.join();
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (auto& t : pool)
+    t.join();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%.1f\n", done.load() / elapsed);
   return 0;
 }

@@ -10,6 +10,7 @@ namespace atelier::auth {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+using http::jsonResponse;
 using http::Request;
 using http::Response;
 
@@ -17,10 +18,6 @@ namespace {
 
 constexpr std::size_t kAuthBodyLimit = 16 * 1024;
 constexpr std::size_t kMaxDisplayName = 100;
-
-Response jsonResponse(int status, const json::object& o) {
-  return Response::json(status, json::serialize(o));
-}
 
 // The bearer token of the request, or empty.
 std::string_view bearerToken(const Request& req) {

@@ -33,7 +33,8 @@ class ChatService {
   // The chat and the newest `limit` messages older than `before`, oldest first.
   boost::asio::awaitable<Result<ChatPage>> read(std::string userId, std::string chatId, int limit,
                                                 std::optional<std::string> before);
-  boost::asio::awaitable<Result<store::Chat>> update(std::string userId, std::string chatId, store::ChatPatch patch);
+  boost::asio::awaitable<Result<store::Chat>> update(std::string userId, std::string chatId,
+                                                     store::ChatPatch patch);
   boost::asio::awaitable<Result<void>> remove(std::string userId, std::string chatId);
 
  private:

@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace atelier::http {
 
@@ -12,6 +13,10 @@ Error bad(std::string_view field, std::string message) {
   return Error::make(Errc::invalid_request, std::move(message), std::string(field));
 }
 }  // namespace
+
+Response jsonResponse(int status, const json::value& value) {
+  return Response::json(status, json::serialize(value));
+}
 
 Result<json::object> parseJsonObject(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return json::object{};

@@ -3,13 +3,18 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "http/response.hpp"
 #include "util/result.hpp"
 
 namespace atelier::http {
+
+// A response whose body is `value`, serialized.
+Response jsonResponse(int status, const boost::json::value& value);
 
 // The body as a JSON object. An empty body is an empty object.
 Result<boost::json::object> parseJsonObject(std::string_view body);

@@ -33,7 +33,8 @@ class AppFixture : public ::testing::TestWithParam<test::DbKind> {
                        {"MAIL_FROM", "Atelier <no-reply@atelier.test>"},
                        {"THREADS", "2"},
                        {"LOG_LEVEL", "warn"}};
-    for (const auto& [k, v] : extraEnv()) env[k] = v;
+    for (const auto& [k, v] : extraEnv())
+      env[k] = v;
     auto cfg = config::loadConfig(env);
     ASSERT_TRUE(cfg.ok()) << cfg.error().message;
     app_ = std::make_unique<App>(std::move(cfg).value(), AppOptions{&clock_});
@@ -50,10 +51,12 @@ class AppFixture : public ::testing::TestWithParam<test::DbKind> {
 
   virtual config::EnvMap extraEnv() const { return {}; }
 
-  test::JsonResponse post(const std::string& path, boost::json::value body, const std::string& token = "") {
+  test::JsonResponse post(const std::string& path, boost::json::value body,
+                          const std::string& token = "") {
     return test::call(app_->port(), "POST", path, body, token);
   }
-  test::JsonResponse patch(const std::string& path, boost::json::value body, const std::string& token = "") {
+  test::JsonResponse patch(const std::string& path, boost::json::value body,
+                           const std::string& token = "") {
     return test::call(app_->port(), "PATCH", path, body, token);
   }
   test::JsonResponse get(const std::string& path, const std::string& token = "") {
@@ -66,7 +69,9 @@ class AppFixture : public ::testing::TestWithParam<test::DbKind> {
     return post("/api/auth/login", {{"email", email}, {"password", password}});
   }
 
-  std::string nextEmail(const std::string& tag) { return tag + std::to_string(++counter_) + "@example.com"; }
+  std::string nextEmail(const std::string& tag) {
+    return tag + std::to_string(++counter_) + "@example.com";
+  }
 
   // Registered, verified, signed in.
   Session newUser(const std::string& tag = "user") {
@@ -74,7 +79,8 @@ class AppFixture : public ::testing::TestWithParam<test::DbKind> {
     s.email = nextEmail(tag);
     s.password = "correct horse " + tag;
     const auto before = sink_.count(s.email);
-    EXPECT_EQ(post("/api/auth/register", {{"email", s.email}, {"password", s.password}}).status, 201);
+    EXPECT_EQ(post("/api/auth/register", {{"email", s.email}, {"password", s.password}}).status,
+              201);
     auto code = sink_.code(s.email, before);
     EXPECT_TRUE(code);
     auto v = post("/api/auth/verify", {{"email", s.email}, {"code", code.value_or("")}});

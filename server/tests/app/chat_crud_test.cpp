@@ -19,11 +19,14 @@ using test::DbKind;
 class ChatCrudTest : public AppFixture {
  protected:
   json::object createChat(const Session& s, const std::string& title = "") {
-    auto r = title.empty() ? post("/api/chat", json::object{}, s.access) : post("/api/chat", {{"title", title}}, s.access);
+    auto r = title.empty() ? post("/api/chat", json::object{}, s.access)
+                           : post("/api/chat", {{"title", title}}, s.access);
     EXPECT_EQ(r.status, 201) << r.raw.body;
     return r.json.is_object() ? r.json.as_object() : json::object{};
   }
-  static std::string id(const json::object& chat) { return std::string(chat.at("chat_id").as_string()); }
+  static std::string id(const json::object& chat) {
+    return std::string(chat.at("chat_id").as_string());
+  }
 
   // Messages go in through a second Store on the same database (the message route comes
   // with the generation engine).
@@ -79,17 +82,21 @@ TEST_P(ChatCrudTest, BadBodiesNameTheField) {
   EXPECT_EQ(post("/api/chat", {{"title", 12345}}, s.access).errorField(), "title");
   EXPECT_EQ(post("/api/chat", {{"title", std::string(201, 'x')}}, s.access).errorField(), "title");
   const auto c = createChat(s, "x");
-  EXPECT_EQ(patch("/api/chat/" + id(c), {{"is_active", "yes"}}, s.access).errorField(), "is_active");
-  EXPECT_EQ(patch("/api/chat/" + id(c), {{"title", json::array{"a"}}}, s.access).errorField(), "title");
+  EXPECT_EQ(patch("/api/chat/" + id(c), {{"is_active", "yes"}}, s.access).errorField(),
+            "is_active");
+  EXPECT_EQ(patch("/api/chat/" + id(c), {{"title", json::array{"a"}}}, s.access).errorField(),
+            "title");
   EXPECT_EQ(patch("/api/chat/" + id(c), json::object{}, s.access).errorCode(), "invalid_request");
 }
 
 TEST_P(ChatCrudTest, UnknownAndMalformedIdsAreNotFound) {
   const auto s = newUser("ids");
-  for (const std::string& bad : std::vector<std::string>{newUuidV7(), std::string("not-a-uuid"), std::string("1'%20OR%20'1'='1"),
-                                std::string("%00"), std::string(300, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{
+           newUuidV7(), std::string("not-a-uuid"), std::string("1'%20OR%20'1'='1"),
+           std::string("%00"), std::string(300, 'a')}) {
     EXPECT_EQ(get("/api/chat/" + bad, s.access).errorCode(), "not_found") << bad;
-    EXPECT_EQ(patch("/api/chat/" + bad, {{"title", "t"}}, s.access).errorCode(), "not_found") << bad;
+    EXPECT_EQ(patch("/api/chat/" + bad, {{"title", "t"}}, s.access).errorCode(), "not_found")
+        << bad;
     EXPECT_EQ(del("/api/chat/" + bad, s.access).errorCode(), "not_found") << bad;
   }
 }
@@ -97,14 +104,18 @@ TEST_P(ChatCrudTest, UnknownAndMalformedIdsAreNotFound) {
 TEST_P(ChatCrudTest, TheSixthActiveChatIsRefused) {
   const auto s = newUser("limit");
   std::vector<json::object> chats;
-  for (int i = 0; i < 5; ++i) chats.push_back(createChat(s, "c" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i)
+    chats.push_back(createChat(s, "c" + std::to_string(i)));
   auto sixth = post("/api/chat", {{"title", "six"}}, s.access);
   EXPECT_EQ(sixth.status, 403);
   EXPECT_EQ(sixth.errorCode(), "chat_limit_reached");
   // Deactivating frees a slot; re-activating counts against the limit.
-  EXPECT_EQ(patch("/api/chat/" + id(chats[0]), {{"is_active", false}}, s.access).json.at("is_active"), false);
+  EXPECT_EQ(
+      patch("/api/chat/" + id(chats[0]), {{"is_active", false}}, s.access).json.at("is_active"),
+      false);
   const auto replacement = createChat(s, "replacement");
-  EXPECT_EQ(patch("/api/chat/" + id(chats[0]), {{"is_active", true}}, s.access).errorCode(), "chat_limit_reached");
+  EXPECT_EQ(patch("/api/chat/" + id(chats[0]), {{"is_active", true}}, s.access).errorCode(),
+            "chat_limit_reached");
   EXPECT_EQ(get("/api/chat/" + id(chats[0]), s.access).json.at("chat").at("is_active"), false);
   EXPECT_EQ(del("/api/chat/" + id(replacement), s.access).status, 204);
   EXPECT_EQ(patch("/api/chat/" + id(chats[0]), {{"is_active", true}}, s.access).status, 200);
@@ -126,7 +137,8 @@ TEST_P(ChatCrudTest, TwentyConcurrentCreatesLeaveExactlyFive) {
       if (r.status == 403 && r.errorCode() == "chat_limit_reached") ++refused;
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(created.load(), 5);
   EXPECT_EQ(refused.load(), 15);
   EXPECT_EQ(get("/api/chat", s.access).json.at("total"), 5);
@@ -173,7 +185,8 @@ TEST_P(ChatCrudTest, HistoryPagesOldestFirst) {
   auto p3 = get("/api/chat/" + c + "?limit=500&before=" + ids[2], s.access);
   EXPECT_EQ(p3.json.at("messages").as_array().size(), 2u);
   EXPECT_EQ(p3.json.at("has_more"), false);
-  EXPECT_EQ(get("/api/chat", s.access).json.at("chats").at(0).at("current_message_id"), json::value(ids[5]));
+  EXPECT_EQ(get("/api/chat", s.access).json.at("chats").at(0).at("current_message_id"),
+            json::value(ids[5]));
 }
 
 TEST_P(ChatCrudTest, BadPagingIsInvalidRequest) {
@@ -221,9 +234,12 @@ TEST_P(ChatCrudTest, AnotherUsersChatIsExactlyLikeAMissingOne) {
 
 TEST_P(ChatCrudTest, EveryChatRouteNeedsAToken) {
   const std::string some = newUuidV7();
-  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/api/chat"}, {"POST", "/api/chat"}, {"GET", "/api/chat/" + some}, {"PATCH", "/api/chat/" + some},
-           {"DELETE", "/api/chat/" + some}}) {
+  for (const auto& [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/api/chat"},
+                                                        {"POST", "/api/chat"},
+                                                        {"GET", "/api/chat/" + some},
+                                                        {"PATCH", "/api/chat/" + some},
+                                                        {"DELETE", "/api/chat/" + some}}) {
     auto r = test::call(app_->port(), method, path, json::object{});
     EXPECT_EQ(r.status, 401) << method << " " << path;
     EXPECT_EQ(r.errorCode(), "unauthorized");
@@ -231,7 +247,8 @@ TEST_P(ChatCrudTest, EveryChatRouteNeedsAToken) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, ChatCrudTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+INSTANTIATE_TEST_SUITE_P(Databases, ChatCrudTest,
+                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
                          [](const auto& info) { return test::dbKindName(info.param); });
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "support/scripted_server.hpp"
+#include "support/server_process.hpp"
 
 namespace atelier::net {
 namespace {
@@ -129,15 +130,7 @@ TEST_F(HttpClientTest, StreamedChunksArriveBeforeTheResponseEnds) {
 }
 
 TEST_F(HttpClientTest, ConnectionRefusedFailsQuickly) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const int port = ntohs(a.sin_port);
-  ::close(fd);  // nobody listens there now
+  const int port = test::freePort();  // nobody listens there
   HttpRequest req;
   req.url = "http://127.0.0.1:" + std::to_string(port) + "/";
   const auto start = std::chrono::steady_clock::now();

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "support/tcp_listener.hpp"
+
 namespace atelier::test {
 
 std::optional<std::string> RawResponse::header(const std::string& name) const {
@@ -39,13 +41,7 @@ RawClient::~RawClient() {
 }
 
 bool RawClient::send(const std::string& bytes) {
-  std::size_t off = 0;
-  while (off < bytes.size()) {
-    const ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    off += static_cast<std::size_t>(n);
-  }
-  return true;
+  return sendAll(fd_, bytes);
 }
 
 bool RawClient::fill(std::chrono::steady_clock::time_point deadline) {

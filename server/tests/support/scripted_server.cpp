@@ -12,13 +12,7 @@
 namespace atelier::test {
 
 bool ScriptedConnection::send(const std::string& bytes) {
-  std::size_t off = 0;
-  while (off < bytes.size()) {
-    const ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    off += static_cast<std::size_t>(n);
-  }
-  return true;
+  return sendAll(fd_, bytes);
 }
 
 bool ScriptedConnection::respond(int status, const std::string& body,
@@ -57,54 +51,19 @@ bool ScriptedConnection::peerClosedWithin(std::chrono::milliseconds timeout) {
   }
 }
 
-ScriptedServer::ScriptedServer(Handler handler) : handler_(std::move(handler)) {
-  listenFd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  ::setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(listenFd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::listen(listenFd_, 512);
-  socklen_t len = sizeof a;
-  ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
-  acceptor_ = std::thread([this] { acceptLoop(); });
-}
+ScriptedServer::ScriptedServer(Handler handler)
+    : handler_(std::move(handler)),
+      listener_(std::make_unique<TcpListener>([this](int fd) { serve(fd); })) {}
 
 ScriptedServer::~ScriptedServer() {
-  stopping_ = true;
-  ::shutdown(listenFd_, SHUT_RDWR);
-  ::close(listenFd_);
-  acceptor_.join();
-  {
-    std::lock_guard lock(mu_);
-    for (int fd : fds_)
-      ::shutdown(fd, SHUT_RDWR);
-  }
-  for (auto& w : workers_)
-    w.join();
-}
-
-void ScriptedServer::acceptLoop() {
-  while (!stopping_) {
-    const int fd = ::accept(listenFd_, nullptr, nullptr);
-    if (fd < 0) {
-      if (stopping_) return;
-      continue;
-    }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    std::lock_guard lock(mu_);
-    fds_.push_back(fd);
-    workers_.emplace_back([this, fd] { serve(fd); });
-  }
+  closing_ = true;
+  listener_.reset();
 }
 
 void ScriptedServer::serve(int fd) {
   std::string buf;
   char tmp[16384];
-  while (!stopping_) {
+  while (!closing_) {
     std::size_t headEnd;
     while ((headEnd = buf.find("\r\n\r\n")) == std::string::npos) {
       const ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);

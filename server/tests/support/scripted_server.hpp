@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
-#include <vector>
+
+#include "support/tcp_listener.hpp"
 
 namespace atelier::test {
 
@@ -45,22 +45,16 @@ class ScriptedServer {
   using Handler = std::function<void(ScriptedConnection&, const ScriptedRequest&)>;
   explicit ScriptedServer(Handler handler);
   ~ScriptedServer();
-  std::uint16_t port() const { return port_; }
+  std::uint16_t port() const { return listener_->port(); }
   int requests() const { return requests_.load(); }
 
  private:
-  void acceptLoop();
   void serve(int fd);
 
   Handler handler_;
-  int listenFd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
   std::atomic<int> requests_{0};
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<std::thread> workers_;
-  std::vector<int> fds_;
+  std::atomic<bool> closing_{false};
+  std::unique_ptr<TcpListener> listener_;  // last: stopped before the members it uses
 };
 
 }  // namespace atelier::test

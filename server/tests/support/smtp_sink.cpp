@@ -11,8 +11,7 @@ namespace atelier::test {
 
 namespace {
 bool sendLine(int fd, const std::string& line) {
-  const std::string s = line + "\r\n";
-  return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+  return sendAll(fd, line + "\r\n");
 }
 std::string upper(std::string s) {
   for (auto& c : s)
@@ -27,47 +26,7 @@ std::string angle(const std::string& arg) {
 }
 }  // namespace
 
-SmtpSink::SmtpSink() {
-  listenFd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  ::setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(listenFd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::listen(listenFd_, 64);
-  socklen_t len = sizeof a;
-  ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
-  acceptor_ = std::thread([this] { acceptLoop(); });
-}
-
-SmtpSink::~SmtpSink() {
-  stopping_ = true;
-  ::shutdown(listenFd_, SHUT_RDWR);
-  ::close(listenFd_);
-  acceptor_.join();
-  {
-    std::lock_guard lock(mu_);
-    for (int fd : fds_)
-      ::shutdown(fd, SHUT_RDWR);
-  }
-  for (auto& w : workers_)
-    w.join();
-}
-
-void SmtpSink::acceptLoop() {
-  while (!stopping_) {
-    const int fd = ::accept(listenFd_, nullptr, nullptr);
-    if (fd < 0) {
-      if (stopping_) return;
-      continue;
-    }
-    std::lock_guard lock(mu_);
-    fds_.push_back(fd);
-    workers_.emplace_back([this, fd] { serve(fd); });
-  }
-}
+SmtpSink::SmtpSink() : listener_(std::make_unique<TcpListener>([this](int fd) { serve(fd); })) {}
 
 void SmtpSink::serve(int fd) {
   std::string buf;

@@ -4,11 +4,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "support/tcp_listener.hpp"
 
 namespace atelier::test {
 
@@ -21,9 +23,8 @@ struct ReceivedMail {
 class SmtpSink {
  public:
   SmtpSink();
-  ~SmtpSink();
-  std::uint16_t port() const { return port_; }
-  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+  std::uint16_t port() const { return listener_->port(); }
+  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port()); }
   std::size_t count(const std::string& to) const;
   // The 6-digit code in the n-th (0-based) message to `to`, waiting up to `timeout`.
   std::optional<std::string> code(const std::string& to, std::size_t n,
@@ -31,17 +32,11 @@ class SmtpSink {
   std::vector<ReceivedMail> all() const;
 
  private:
-  void acceptLoop();
   void serve(int fd);
-  int listenFd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread acceptor_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<ReceivedMail> mails_;
-  std::vector<std::thread> workers_;
-  std::vector<int> fds_;
+  std::unique_ptr<TcpListener> listener_;  // last: stopped before the members it uses
 };
 
 }  // namespace atelier::test
