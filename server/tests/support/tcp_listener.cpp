@@ -30,9 +30,11 @@ TcpListener::~TcpListener() {
   acceptor_.join();
   {
     std::lock_guard lock(mu_);
-    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    for (int fd : fds_)
+      ::shutdown(fd, SHUT_RDWR);
   }
-  for (auto& w : workers_) w.join();
+  for (auto& w : workers_)
+    w.join();
 }
 
 void TcpListener::acceptLoop() {

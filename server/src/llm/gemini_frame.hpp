@@ -1,0 +1,38 @@
+// One frame of Gemini's streamGenerateContent (alt=sse): a GenerateContentResponse as JSON.
+// https://ai.google.dev/api/generate-content — candidates[].content.parts[].text (parts
+// marked "thought" are reasoning, not reply), candidates[].finishReason, usageMetadata,
+// promptFeedback.blockReason; or an error object {"error":{"code","message","status"}}.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/result.hpp"
+
+namespace atelier::llm {
+
+struct TokenUsage {
+  std::int64_t prompt = 0;      // promptTokenCount
+  std::int64_t completion = 0;  // candidatesTokenCount + thoughtsTokenCount
+  std::int64_t total = 0;       // totalTokenCount (what is billed)
+};
+
+struct GeminiFrame {
+  std::string text;                 // the reply text in this frame (thought parts skipped)
+  std::string finishReason;         // "STOP", "MAX_TOKENS", "SAFETY", … or ""
+  std::optional<TokenUsage> usage;  // when the frame reports it
+  std::string blockReason;          // promptFeedback.blockReason, or ""
+  std::optional<int> errorCode;     // an {"error":…} frame
+  std::string errorStatus;          // e.g. "RESOURCE_EXHAUSTED" (never the provider's message)
+};
+
+// Errc::upstream_error when the frame is not a JSON object of that shape.
+Result<GeminiFrame> parseGeminiFrame(std::string_view json);
+
+// The status of an error body {"error":{"code","status"}} for logs, e.g. "429 RESOURCE_EXHAUSTED";
+// "" when the body is not one. The provider's free-text message is never passed on.
+std::string describeGeminiError(std::string_view body);
+
+}  // namespace atelier::llm
