@@ -46,10 +46,13 @@ class App::Impl {
  public:
   Impl(config::Config config, AppOptions options)
       : config_(std::move(config)),
-        ioc_(static_cast<int>(config_.threads)),
-        work_(asio::make_work_guard(ioc_)),
         observer_(metrics_) {
     clock_ = options.clock ? options.clock : &systemClock_;
+    // One io_context per I/O thread: no shared scheduler lock, no strands on the hot path.
+    for (unsigned i = 0; i < std::max(1u, config_.threads); ++i) {
+      contexts_.push_back(std::make_unique<asio::io_context>(1));
+      work_.push_back(asio::make_work_guard(*contexts_.back()));
+    }
   }
 
   ~Impl() {
@@ -95,14 +98,16 @@ class App::Impl {
         http::cors(config_.corsOrigins),
         http::rateLimit(std::make_shared<http::RateLimiter>(config_.rateLimitRequestsPerMinute)),
     };
-    server_ =
-        std::make_unique<http::Server>(ioc_, serverOptions, router_, std::move(chain), observer_);
+    serverOptions.strandPerConnection = false;
+    std::vector<asio::io_context*> contexts;
+    for (auto& c : contexts_) contexts.push_back(c.get());
+    server_ = std::make_unique<http::Server>(std::move(contexts), serverOptions, router_, std::move(chain), observer_);
     if (auto listening = server_->listen(); !listening) return std::move(listening).error();
     server_->start();
 
-    threads_.reserve(config_.threads);
-    for (unsigned i = 0; i < config_.threads; ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
+    threads_.reserve(contexts_.size());
+    for (auto& c : contexts_) {
+      threads_.emplace_back([ctx = c.get()] { ctx->run(); });
     }
     spdlog::info("atelier {} listening on http://{}:{} ({} database, {} I/O threads)",
                  ATELIER_VERSION, config_.host, server_->port(), store_->dialect(),
@@ -111,7 +116,7 @@ class App::Impl {
   }
 
   void handleSignals() {
-    signals_ = std::make_unique<asio::signal_set>(ioc_, SIGINT, SIGTERM);
+    signals_ = std::make_unique<asio::signal_set>(main(), SIGINT, SIGTERM);
     signals_->async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -124,7 +129,7 @@ class App::Impl {
   void requestShutdown() {
     std::call_once(shutdownOnce_, [this] {
       asio::co_spawn(
-          ioc_, [this] { return shutdown(); }, asio::detached);
+          main(), [this] { return shutdown(); }, asio::detached);
     });
   }
 
@@ -171,8 +176,7 @@ class App::Impl {
   asio::awaitable<void> shutdown() {
     if (signals_) signals_->cancel();
     if (!server_) {
-      work_.reset();
-      ioc_.stop();
+      stopContexts();
       co_return;
     }
     server_->beginShutdown();
@@ -185,7 +189,7 @@ class App::Impl {
     const auto deadline = start + grace;
     const auto quiet = std::min<std::chrono::milliseconds>(grace, 1s);
     auto lastBusy = start;
-    asio::steady_timer timer(ioc_);
+    asio::steady_timer timer(main());
     for (;;) {
       const auto now = std::chrono::steady_clock::now();
       if (server_->activeRequests() > 0) lastBusy = now;
@@ -203,13 +207,19 @@ class App::Impl {
       co_await timer.async_wait(asio::use_awaitable);
     }
     spdlog::info("shutdown complete");
-    work_.reset();
-    ioc_.stop();
+    stopContexts();
   }
 
   config::Config config_;
-  asio::io_context ioc_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  // The first context also runs app-level work (signals, shutdown).
+  asio::io_context& main() { return *contexts_.front(); }
+  void stopContexts() {
+    work_.clear();
+    for (auto& c : contexts_) c->stop();
+  }
+
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   MetricsRegistry metrics_;
   http::RequestObserver observer_;
   http::Router router_;

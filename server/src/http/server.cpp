@@ -107,14 +107,14 @@ class ChunkWriter final : public ResponseWriter {
 
 class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
  public:
-  Impl(asio::io_context& ioc, ServerOptions options, const Router& router,
+  Impl(std::vector<asio::io_context*> contexts, ServerOptions options, const Router& router,
        std::vector<Middleware> chain, RequestObserver& observer)
-      : ioc_(ioc),
+      : contexts_(std::move(contexts)),
         options_(std::move(options)),
         router_(router),
         chain_(std::move(chain)),
         observer_(observer),
-        acceptor_(asio::make_strand(ioc)) {
+        acceptor_(asio::make_strand(*contexts_.front())) {
     dispatch_ = [](Request& req) -> asio::awaitable<Response> {
       if (req.route != nullptr) co_return co_await req.route->terminal(req);
       if (!req.allowedMethods.empty()) {
@@ -185,7 +185,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
  private:
   asio::awaitable<void> acceptLoop() {
     while (!draining_) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kTuple);
+      auto [ec, socket] = co_await acceptor_.async_accept(nextExecutor(), kTuple);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
         // Out of file descriptors and the like: log, breathe, go on.
@@ -205,6 +205,13 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
           conn->stream.get_executor(),
           [self = shared_from_this(), conn] { return self->session(conn); }, asio::detached);
     }
+  }
+
+  // Where the next connection runs: the io_contexts in turn.
+  asio::any_io_executor nextExecutor() {
+    asio::io_context& ctx = *contexts_[next_++ % contexts_.size()];
+    if (options_.strandPerConnection) return asio::make_strand(ctx);
+    return ctx.get_executor();
   }
 
   asio::awaitable<void> session(std::shared_ptr<Conn> conn) {
@@ -466,7 +473,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     co_return writer.ok();
   }
 
-  asio::io_context& ioc_;
+  std::vector<asio::io_context*> contexts_;
+  std::size_t next_ = 0;  // touched by the accept loop only
   ServerOptions options_;
   const Router& router_;
   std::vector<Middleware> chain_;
@@ -480,9 +488,9 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   std::unordered_set<std::shared_ptr<Conn>> conns_;
 };
 
-Server::Server(asio::io_context& ioc, ServerOptions options, const Router& router,
+Server::Server(std::vector<asio::io_context*> contexts, ServerOptions options, const Router& router,
                std::vector<Middleware> chain, RequestObserver& observer)
-    : impl_(std::make_shared<Impl>(ioc, std::move(options), router, std::move(chain), observer)) {}
+    : impl_(std::make_shared<Impl>(std::move(contexts), std::move(options), router, std::move(chain), observer)) {}
 
 Server::~Server() = default;
 Result<void> Server::listen() {

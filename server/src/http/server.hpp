@@ -1,5 +1,6 @@
-// The HTTP/1.1 server: a listener and one coroutine per connection, on one io_context run by
-// several threads (each connection on its own strand).
+// The HTTP/1.1 server: a listener and one coroutine per connection. Connections are spread
+// round-robin over the given io_contexts; with one thread per io_context (what the app does)
+// a connection needs no strand, with a shared one it gets a strand of its own.
 //
 // Per connection: keep-alive; the first request head must arrive within headerTimeout of
 // the first byte; an idle keep-alive connection is closed after idleTimeout; a body must
@@ -40,13 +41,19 @@ struct ServerOptions {
   std::size_t headerLimit = 16 * 1024;
   // Take the client address from the last X-Forwarded-For entry (the one our proxy added).
   bool trustProxy = false;
+  // True when an io_context is run by several threads: each connection then gets a strand.
+  bool strandPerConnection = true;
 };
 
 class Server {
  public:
-  // `router`, `observer` must outlive the server. `chain` runs around every request.
-  Server(boost::asio::io_context& ioc, ServerOptions options, const Router& router,
+  // `router`, `observer` must outlive the server. `chain` runs around every request. The
+  // listener runs on contexts[0]. REQUIRES: !contexts.empty().
+  Server(std::vector<boost::asio::io_context*> contexts, ServerOptions options, const Router& router,
          std::vector<Middleware> chain, RequestObserver& observer);
+  Server(boost::asio::io_context& ioc, ServerOptions options, const Router& router, std::vector<Middleware> chain,
+         RequestObserver& observer)
+      : Server(std::vector<boost::asio::io_context*>{&ioc}, std::move(options), router, std::move(chain), observer) {}
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
