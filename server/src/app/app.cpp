@@ -45,8 +45,7 @@ constexpr std::size_t kMailQueue = 1000;
 class App::Impl {
  public:
   Impl(config::Config config, AppOptions options)
-      : config_(std::move(config)),
-        observer_(metrics_) {
+      : config_(std::move(config)), observer_(metrics_) {
     clock_ = options.clock ? options.clock : &systemClock_;
     // One io_context per I/O thread: no shared scheduler lock, no strands on the hot path.
     for (unsigned i = 0; i < std::max(1u, config_.threads); ++i) {
@@ -100,8 +99,10 @@ class App::Impl {
     };
     serverOptions.strandPerConnection = false;
     std::vector<asio::io_context*> contexts;
-    for (auto& c : contexts_) contexts.push_back(c.get());
-    server_ = std::make_unique<http::Server>(std::move(contexts), serverOptions, router_, std::move(chain), observer_);
+    for (auto& c : contexts_)
+      contexts.push_back(c.get());
+    server_ = std::make_unique<http::Server>(std::move(contexts), serverOptions, router_,
+                                             std::move(chain), observer_);
     if (auto listening = server_->listen(); !listening) return std::move(listening).error();
     server_->start();
 
@@ -215,7 +216,8 @@ class App::Impl {
   asio::io_context& main() { return *contexts_.front(); }
   void stopContexts() {
     work_.clear();
-    for (auto& c : contexts_) c->stop();
+    for (auto& c : contexts_)
+      c->stop();
   }
 
   std::vector<std::unique_ptr<asio::io_context>> contexts_;

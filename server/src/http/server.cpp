@@ -490,7 +490,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
 
 Server::Server(std::vector<asio::io_context*> contexts, ServerOptions options, const Router& router,
                std::vector<Middleware> chain, RequestObserver& observer)
-    : impl_(std::make_shared<Impl>(std::move(contexts), std::move(options), router, std::move(chain), observer)) {}
+    : impl_(std::make_shared<Impl>(std::move(contexts), std::move(options), router,
+                                   std::move(chain), observer)) {}
 
 Server::~Server() = default;
 Result<void> Server::listen() {

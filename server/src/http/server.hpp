@@ -49,11 +49,12 @@ class Server {
  public:
   // `router`, `observer` must outlive the server. `chain` runs around every request. The
   // listener runs on contexts[0]. REQUIRES: !contexts.empty().
-  Server(std::vector<boost::asio::io_context*> contexts, ServerOptions options, const Router& router,
-         std::vector<Middleware> chain, RequestObserver& observer);
-  Server(boost::asio::io_context& ioc, ServerOptions options, const Router& router, std::vector<Middleware> chain,
-         RequestObserver& observer)
-      : Server(std::vector<boost::asio::io_context*>{&ioc}, std::move(options), router, std::move(chain), observer) {}
+  Server(std::vector<boost::asio::io_context*> contexts, ServerOptions options,
+         const Router& router, std::vector<Middleware> chain, RequestObserver& observer);
+  Server(boost::asio::io_context& ioc, ServerOptions options, const Router& router,
+         std::vector<Middleware> chain, RequestObserver& observer)
+      : Server(std::vector<boost::asio::io_context*>{&ioc}, std::move(options), router,
+               std::move(chain), observer) {}
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -17,7 +17,9 @@ std::int64_t intField(const json::object& o, std::string_view key) {
   return 0;
 }
 
-Error malformed() { return Error::make(Errc::upstream_error, "the provider sent a malformed frame"); }
+Error malformed() {
+  return Error::make(Errc::upstream_error, "the provider sent a malformed frame");
+}
 
 }  // namespace
 
@@ -31,7 +33,8 @@ Result<GeminiFrame> parseGeminiFrame(std::string_view text) {
     if (!it->value().is_object()) return malformed();
     const auto& e = it->value().as_object();
     f.errorCode = static_cast<int>(intField(e, "code"));
-    if (auto s = e.find("status"); s != e.end() && s->value().is_string()) f.errorStatus = s->value().as_string();
+    if (auto s = e.find("status"); s != e.end() && s->value().is_string())
+      f.errorStatus = s->value().as_string();
     return f;
   }
   if (auto it = o.find("candidates"); it != o.end()) {
@@ -46,8 +49,11 @@ Result<GeminiFrame> parseGeminiFrame(std::string_view text) {
           for (const auto& part : p->value().as_array()) {
             if (!part.is_object()) continue;
             const auto& po = part.as_object();
-            if (auto th = po.find("thought"); th != po.end() && th->value().is_bool() && th->value().as_bool()) continue;
-            if (auto t = po.find("text"); t != po.end() && t->value().is_string()) f.text += t->value().as_string();
+            if (auto th = po.find("thought");
+                th != po.end() && th->value().is_bool() && th->value().as_bool())
+              continue;
+            if (auto t = po.find("text"); t != po.end() && t->value().is_string())
+              f.text += t->value().as_string();
           }
         }
       }
@@ -67,7 +73,8 @@ Result<GeminiFrame> parseGeminiFrame(std::string_view text) {
   }
   if (auto it = o.find("promptFeedback"); it != o.end() && it->value().is_object()) {
     const auto& pf = it->value().as_object();
-    if (auto b = pf.find("blockReason"); b != pf.end() && b->value().is_string()) f.blockReason = b->value().as_string();
+    if (auto b = pf.find("blockReason"); b != pf.end() && b->value().is_string())
+      f.blockReason = b->value().as_string();
   }
   return f;
 }
@@ -75,7 +82,8 @@ Result<GeminiFrame> parseGeminiFrame(std::string_view text) {
 std::string describeGeminiError(std::string_view body) {
   auto frame = parseGeminiFrame(body);
   if (!frame || !frame->errorCode) return "";
-  return std::to_string(*frame->errorCode) + (frame->errorStatus.empty() ? "" : " " + frame->errorStatus);
+  return std::to_string(*frame->errorCode) +
+         (frame->errorStatus.empty() ? "" : " " + frame->errorStatus);
 }
 
 }  // namespace atelier::llm

@@ -31,7 +31,8 @@ class GeminiStream final : public GenerationStream {
         auto frame = parseGeminiFrame(ev.data);
         if (!frame) co_return std::move(frame).error();
         if (frame->errorCode) {
-          spdlog::warn("gemini: error frame mid-stream: {} {}", *frame->errorCode, frame->errorStatus);
+          spdlog::warn("gemini: error frame mid-stream: {} {}", *frame->errorCode,
+                       frame->errorStatus);
           co_return Error::make(Errc::upstream_error, "the model provider failed during the reply");
         }
         if (frame->usage) usage_ = frame->usage;
@@ -58,7 +59,8 @@ class GeminiStream final : public GenerationStream {
       }
       std::vector<SseEvent> parsed;
       if (auto fed = parser_.feed(*bytes, parsed); !fed) co_return std::move(fed).error();
-      for (auto& e : parsed) events_.push_back(std::move(e));
+      for (auto& e : parsed)
+        events_.push_back(std::move(e));
     }
   }
 
@@ -74,7 +76,8 @@ class GeminiStream final : public GenerationStream {
 
 }  // namespace
 
-GeminiProvider::GeminiProvider(GeminiOptions options, net::HttpClient& http) : options_(std::move(options)), http_(http) {}
+GeminiProvider::GeminiProvider(GeminiOptions options, net::HttpClient& http)
+    : options_(std::move(options)), http_(http) {}
 
 std::string GeminiProvider::requestBody(const GenerationRequest& request) {
   json::array contents;
@@ -82,24 +85,32 @@ std::string GeminiProvider::requestBody(const GenerationRequest& request) {
     json::array parts;
     if (!turn.text.empty()) parts.push_back(json::object{{"text", turn.text}});
     for (const auto& img : turn.images) {
-      parts.push_back(json::object{{"inlineData", json::object{{"mimeType", img.mimeType}, {"data", img.base64Data}}}});
+      parts.push_back(json::object{
+          {"inlineData", json::object{{"mimeType", img.mimeType}, {"data", img.base64Data}}}});
     }
     if (parts.empty()) parts.push_back(json::object{{"text", ""}});
-    contents.push_back(json::object{{"role", turn.role == Turn::Role::user ? "user" : "model"}, {"parts", std::move(parts)}});
+    contents.push_back(json::object{{"role", turn.role == Turn::Role::user ? "user" : "model"},
+                                    {"parts", std::move(parts)}});
   }
-  json::object body{{"contents", std::move(contents)},
-                    {"generationConfig", json::object{{"maxOutputTokens", request.maxOutputTokens}}}};
+  json::object body{
+      {"contents", std::move(contents)},
+      {"generationConfig", json::object{{"maxOutputTokens", request.maxOutputTokens}}}};
   if (!request.systemInstruction.empty()) {
-    body["systemInstruction"] = json::object{{"parts", json::array{json::object{{"text", request.systemInstruction}}}}};
+    body["systemInstruction"] =
+        json::object{{"parts", json::array{json::object{{"text", request.systemInstruction}}}}};
   }
   return json::serialize(body);
 }
 
-asio::awaitable<Result<std::unique_ptr<GenerationStream>>> GeminiProvider::start(GenerationRequest request) {
+asio::awaitable<Result<std::unique_ptr<GenerationStream>>> GeminiProvider::start(
+    GenerationRequest request) {
   net::HttpRequest req;
   req.method = "POST";
-  req.url = options_.baseUrl + "/v1beta/models/" + options_.model + ":streamGenerateContent?alt=sse";
-  req.headers = {{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}, {"x-goog-api-key", options_.apiKey}};
+  req.url =
+      options_.baseUrl + "/v1beta/models/" + options_.model + ":streamGenerateContent?alt=sse";
+  req.headers = {{"Content-Type", "application/json"},
+                 {"Accept", "text/event-stream"},
+                 {"x-goog-api-key", options_.apiKey}};
   req.body = requestBody(request);
   req.connectTimeout = options_.connectTimeout;
   req.idleTimeout = options_.idleTimeout;
@@ -117,13 +128,15 @@ asio::awaitable<Result<std::unique_ptr<GenerationStream>>> GeminiProvider::start
       body += *piece;
     }
     const std::string described = describeGeminiError(body);
-    spdlog::warn("gemini: HTTP {} ({})", head->status, described.empty() ? "no error body" : described);
+    spdlog::warn("gemini: HTTP {} ({})", head->status,
+                 described.empty() ? "no error body" : described);
     Error e = Error::make(Errc::upstream_error, "the model provider refused the request (HTTP " +
                                                     std::to_string(head->status) + ")");
     e.providerStatus = head->status;
     co_return e;
   }
-  co_return std::unique_ptr<GenerationStream>(std::make_unique<GeminiStream>(std::move(stream), options_.maxFrameBytes));
+  co_return std::unique_ptr<GenerationStream>(
+      std::make_unique<GeminiStream>(std::move(stream), options_.maxFrameBytes));
 }
 
 }  // namespace atelier::llm

@@ -23,7 +23,8 @@ class GeminiProvider final : public ModelProvider {
  public:
   GeminiProvider(GeminiOptions options, net::HttpClient& http);
   std::string_view name() const noexcept override { return "gemini"; }
-  boost::asio::awaitable<Result<std::unique_ptr<GenerationStream>>> start(GenerationRequest request) override;
+  boost::asio::awaitable<Result<std::unique_ptr<GenerationStream>>> start(
+      GenerationRequest request) override;
 
   // The JSON body sent for `request` (exposed for tests).
   static std::string requestBody(const GenerationRequest& request);

@@ -58,7 +58,8 @@ class ModelProvider {
   // before that is Errc::upstream_error (with providerStatus when it answered with an HTTP
   // error) or Errc::upstream_timeout. The provider's own error text and our key never appear
   // in the Error.
-  virtual boost::asio::awaitable<Result<std::unique_ptr<GenerationStream>>> start(GenerationRequest request) = 0;
+  virtual boost::asio::awaitable<Result<std::unique_ptr<GenerationStream>>> start(
+      GenerationRequest request) = 0;
 };
 
 }  // namespace atelier::llm

@@ -17,7 +17,8 @@ Result<void> SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out)
     line_ += c;
     if (++eventBytes_ > max_) {
       failed_ = true;
-      return Error::make(Errc::upstream_error, "an event from the provider exceeds " + std::to_string(max_) + " bytes");
+      return Error::make(Errc::upstream_error,
+                         "an event from the provider exceeds " + std::to_string(max_) + " bytes");
     }
   }
   return {};
@@ -37,8 +38,10 @@ void SseParser::processLine(std::vector<SseEvent>& out) {
     return;
   }
   const auto colon = line_.find(':');
-  std::string_view field = colon == std::string::npos ? std::string_view(line_) : std::string_view(line_).substr(0, colon);
-  std::string_view value = colon == std::string::npos ? std::string_view() : std::string_view(line_).substr(colon + 1);
+  std::string_view field = colon == std::string::npos ? std::string_view(line_)
+                                                      : std::string_view(line_).substr(0, colon);
+  std::string_view value =
+      colon == std::string::npos ? std::string_view() : std::string_view(line_).substr(colon + 1);
   if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   if (field == "data") {
     if (dataSeen_) current_.data += '\n';

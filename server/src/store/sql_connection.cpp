@@ -31,9 +31,10 @@ std::string expandSql(std::string_view sql, Dialect d) {
         std::string_view name;
         bool call;
       };
-      static constexpr Macro kMacros[] = {{"@users", false},   {"@true", false}, {"@false", false},
-                                          {"@lockrow", false}, {"@ts(", true},   {"@tsp(", true},
-                                          {"@json(", true},    {"@text(", true}};
+      static constexpr Macro kMacros[] = {
+          {"@users", false},   {"@true", false},     {"@false", false},
+          {"@lockrow", false}, {"@greatest", false}, {"@ts(", true},
+          {"@tsp(", true},     {"@json(", true},     {"@text(", true}};
       bool done = false;
       for (const auto& m : kMacros) {
         if (!startsWith(sql, i, m.name)) continue;
@@ -42,6 +43,7 @@ std::string expandSql(std::string_view sql, Dialect d) {
           if (m.name == "@true") out += pg ? "true" : "1";
           if (m.name == "@false") out += pg ? "false" : "0";
           if (m.name == "@lockrow") out += pg ? " FOR NO KEY UPDATE" : "";
+          if (m.name == "@greatest") out += pg ? "GREATEST" : "MAX";
           i += m.name.size();
         } else {
           const std::size_t open = i + m.name.size() - 1;

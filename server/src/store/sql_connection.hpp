@@ -53,6 +53,7 @@ class SqlConnection {
 //   @text(expr)      expr::text | expr
 //   @true / @false   true/false | 1/0
 //   @lockrow         FOR NO KEY UPDATE | nothing (SQLite's BEGIN IMMEDIATE already serializes)
+//   @greatest        GREATEST | MAX (the two-argument scalar)
 std::string expandSql(std::string_view sql, Dialect dialect);
 
 }  // namespace atelier::store

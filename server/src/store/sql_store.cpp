@@ -577,4 +577,108 @@ Result<std::optional<Usage>> SqlStore::getUsage(std::string_view userId, TimePoi
   return read();
 }
 
+Result<Reservation> SqlStore::reserveTokens(std::string_view userId, std::int64_t promptEstimate,
+                                            int maxOutputTokens, TimePoint now,
+                                            std::chrono::seconds resetInterval) {
+  if (!isUuid(userId)) return Error::make(Errc::not_found, "no such user");
+  const std::string uid(userId);
+  return transaction<Reservation>([&](SqlConnection& c) -> Result<Reservation> {
+    auto row = run(c,
+                   "SELECT total_tokens_used, token_limit, @ts(last_reset_at) FROM user_usage "
+                   "WHERE user_id = $1 @lockrow",
+                   {uid});
+    if (!row) return std::move(row).error();
+    if (row->empty()) return Error::make(Errc::not_found, "no such user");
+    std::int64_t used = toInt(row->rows[0][0]);
+    const std::int64_t limit = toInt(row->rows[0][1]);
+    const bool resetDue =
+        resetInterval.count() > 0 &&
+        toTime(row->rows[0][2]) <= now - std::chrono::duration_cast<Millis>(resetInterval);
+    if (resetDue) used = 0;
+    const std::int64_t budget =
+        std::min<std::int64_t>(maxOutputTokens, limit - used - promptEstimate);
+    if (budget < 1) {
+      return Error::make(Errc::token_limit_exceeded,
+                         "your token quota is used up; it resets at the next interval");
+    }
+    Reservation r;
+    r.reserved = promptEstimate + budget;
+    r.maxOutputTokens = static_cast<int>(budget);
+    r.remainingAfter = limit - used - r.reserved;
+    auto up = resetDue ? run(c,
+                             "UPDATE user_usage SET total_tokens_used = $2, last_reset_at = "
+                             "@tsp($3) WHERE user_id = $1",
+                             {uid, r.reserved, ms(now)})
+                       : run(c, "UPDATE user_usage SET total_tokens_used = $2 WHERE user_id = $1",
+                             {uid, used + r.reserved});
+    if (!up) return std::move(up).error();
+    return r;
+  });
+}
+
+Result<Usage> SqlStore::settleTokens(std::string_view userId, std::int64_t reserved,
+                                     std::int64_t billed) {
+  if (!isUuid(userId)) return Error::make(Errc::not_found, "no such user");
+  auto lease = source_->acquire(true);
+  if (!lease) return std::move(lease).error();
+  auto r = run(**lease,
+               "UPDATE user_usage SET total_tokens_used = @greatest(0, total_tokens_used - $2) + "
+               "$3 WHERE user_id = $1 "
+               "RETURNING user_id, total_tokens_used, token_limit, @ts(last_reset_at)",
+               {std::string(userId), reserved, billed});
+  if (!r) return std::move(r).error();
+  if (r->empty()) return Error::make(Errc::not_found, "no such user");
+  const auto& row = r->rows.front();
+  return Usage{toStr(row[0]), toInt(row[1]), toInt(row[2]), toTime(row[3])};
+}
+
+Result<void> SqlStore::claimGeneration(std::string_view userId, std::string_view chatId,
+                                       std::string_view generationId, TimePoint now,
+                                       TimePoint leaseUntil) {
+  if (!isUuid(userId) || !isUuid(chatId)) return Error::make(Errc::not_found, "no such chat");
+  const std::string uid(userId), cid(chatId);
+  auto claimed = changed(
+      "UPDATE chats SET generation_id = $3, generation_expires_at = @tsp($5) WHERE chat_id = $1 "
+      "AND user_id = $2 "
+      "AND (generation_id IS NULL OR generation_expires_at <= @tsp($4))",
+      {cid, uid, std::string(generationId), ms(now), ms(leaseUntil)});
+  if (!claimed) return std::move(claimed).error();
+  if (*claimed) return {};
+  auto exists = query("SELECT 1 FROM chats WHERE chat_id = $1 AND user_id = $2", {cid, uid});
+  if (!exists) return std::move(exists).error();
+  if (exists->empty()) return Error::make(Errc::not_found, "no such chat");
+  return Error::make(Errc::generation_in_progress,
+                     "a reply is being generated in this chat; wait or stop it");
+}
+
+Result<bool> SqlStore::renewGeneration(std::string_view chatId, std::string_view generationId,
+                                       TimePoint leaseUntil) {
+  if (!isUuid(chatId)) return false;
+  return changed(
+      "UPDATE chats SET generation_expires_at = @tsp($3) WHERE chat_id = $1 AND generation_id = $2",
+      {std::string(chatId), std::string(generationId), ms(leaseUntil)});
+}
+
+Result<void> SqlStore::releaseGeneration(std::string_view chatId, std::string_view generationId) {
+  if (!isUuid(chatId)) return {};
+  auto r = changed(
+      "UPDATE chats SET generation_id = NULL, generation_expires_at = NULL WHERE chat_id = $1 AND "
+      "generation_id = $2",
+      {std::string(chatId), std::string(generationId)});
+  if (!r) return std::move(r).error();
+  return {};
+}
+
+Result<std::optional<std::string>> SqlStore::activeGeneration(std::string_view chatId,
+                                                              TimePoint now) {
+  if (!isUuid(chatId)) return std::optional<std::string>();
+  auto r = query(
+      "SELECT generation_id FROM chats WHERE chat_id = $1 AND generation_id IS NOT NULL "
+      "AND generation_expires_at > @tsp($2)",
+      {std::string(chatId), ms(now)});
+  if (!r) return std::move(r).error();
+  if (r->empty() || !r->rows[0][0]) return std::optional<std::string>();
+  return std::optional<std::string>(*r->rows[0][0]);
+}
+
 }  // namespace atelier::store

@@ -56,6 +56,20 @@ class SqlStore final : public Store {
 
   Result<std::optional<Usage>> getUsage(std::string_view userId, TimePoint now,
                                         std::chrono::seconds resetInterval) override;
+  Result<Reservation> reserveTokens(std::string_view userId, std::int64_t promptEstimate,
+                                    int maxOutputTokens, TimePoint now,
+                                    std::chrono::seconds resetInterval) override;
+  Result<Usage> settleTokens(std::string_view userId, std::int64_t reserved,
+                             std::int64_t billed) override;
+
+  Result<void> claimGeneration(std::string_view userId, std::string_view chatId,
+                               std::string_view generationId, TimePoint now,
+                               TimePoint leaseUntil) override;
+  Result<bool> renewGeneration(std::string_view chatId, std::string_view generationId,
+                               TimePoint leaseUntil) override;
+  Result<void> releaseGeneration(std::string_view chatId, std::string_view generationId) override;
+  Result<std::optional<std::string>> activeGeneration(std::string_view chatId,
+                                                      TimePoint now) override;
 
  private:
   // The SQL text for this dialect (expanded once and cached).

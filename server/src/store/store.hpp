@@ -107,6 +107,36 @@ class Store {
   // if `resetInterval` (> 0) has passed since last_reset_at. nullopt when no such user.
   virtual Result<std::optional<Usage>> getUsage(std::string_view userId, TimePoint now,
                                                 std::chrono::seconds resetInterval) = 0;
+
+  // Resets the usage when the interval has passed, then sets aside promptEstimate plus an
+  // output budget of min(maxOutputTokens, remaining − promptEstimate) — in one transaction
+  // that holds the user's usage row, so concurrent reservations (any process) queue and
+  // can never together pass token_limit. Errc::token_limit_exceeded when the budget would
+  // be below 1.
+  virtual Result<Reservation> reserveTokens(std::string_view userId, std::int64_t promptEstimate,
+                                            int maxOutputTokens, TimePoint now,
+                                            std::chrono::seconds resetInterval) = 0;
+  // Replaces a reservation by the tokens actually billed (the total never goes below 0).
+  // Returns the usage after.
+  virtual Result<Usage> settleTokens(std::string_view userId, std::int64_t reserved,
+                                     std::int64_t billed) = 0;
+
+  // ---- generations ---------------------------------------------------------------------
+  // Takes the chat's generation lease until `leaseUntil` unless another live lease holds it
+  // (Errc::generation_in_progress). Errc::not_found when the chat is missing or another
+  // user's. Atomic across processes.
+  virtual Result<void> claimGeneration(std::string_view userId, std::string_view chatId,
+                                       std::string_view generationId, TimePoint now,
+                                       TimePoint leaseUntil) = 0;
+  // Extends the lease; false when this generation no longer holds it.
+  virtual Result<bool> renewGeneration(std::string_view chatId, std::string_view generationId,
+                                       TimePoint leaseUntil) = 0;
+  // Gives the lease up (no-op when this generation does not hold it).
+  virtual Result<void> releaseGeneration(std::string_view chatId,
+                                         std::string_view generationId) = 0;
+  // The generation holding a live lease on the chat, if any.
+  virtual Result<std::optional<std::string>> activeGeneration(std::string_view chatId,
+                                                              TimePoint now) = 0;
 };
 
 struct StoreOptions {

@@ -102,4 +102,12 @@ struct Usage {
   TimePoint lastResetAt;
 };
 
+// Tokens set aside for one generation before the provider is called.
+struct Reservation {
+  std::int64_t reserved = 0;  // prompt estimate + output budget, counted as used
+  int maxOutputTokens =
+      0;  // what the provider may produce: min(MAX_OUTPUT_TOKENS, remaining − prompt)
+  std::int64_t remainingAfter = 0;  // the user's remaining tokens with the reservation counted
+};
+
 }  // namespace atelier::store

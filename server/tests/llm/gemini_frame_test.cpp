@@ -16,7 +16,8 @@ TEST(GeminiFrame, TextFromEveryNonThoughtPart) {
 }
 
 TEST(GeminiFrame, FinishReasonAndUsageIncludingThoughts) {
-  auto f = parseGeminiFrame(R"({"candidates":[{"content":{"parts":[{"text":"."}]},"finishReason":"MAX_TOKENS"}],
+  auto f = parseGeminiFrame(
+      R"({"candidates":[{"content":{"parts":[{"text":"."}]},"finishReason":"MAX_TOKENS"}],
       "usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":30,"thoughtsTokenCount":8,"totalTokenCount":50}})");
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->finishReason, "MAX_TOKENS");
@@ -27,7 +28,8 @@ TEST(GeminiFrame, FinishReasonAndUsageIncludingThoughts) {
 }
 
 TEST(GeminiFrame, ABlockedPrompt) {
-  auto f = parseGeminiFrame(R"({"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9}})");
+  auto f = parseGeminiFrame(
+      R"({"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9}})");
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->blockReason, "SAFETY");
   EXPECT_EQ(f->text, "");
@@ -35,7 +37,8 @@ TEST(GeminiFrame, ABlockedPrompt) {
 }
 
 TEST(GeminiFrame, AnErrorObjectKeepsCodeAndStatusOnly) {
-  const std::string body = R"({"error":{"code":429,"message":"Quota exceeded for key AIza-secret","status":"RESOURCE_EXHAUSTED"}})";
+  const std::string body =
+      R"({"error":{"code":429,"message":"Quota exceeded for key AIza-secret","status":"RESOURCE_EXHAUSTED"}})";
   auto f = parseGeminiFrame(body);
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->errorCode, 429);
@@ -46,8 +49,9 @@ TEST(GeminiFrame, AnErrorObjectKeepsCodeAndStatusOnly) {
 }
 
 TEST(GeminiFrame, MalformedFramesAreUpstreamErrors) {
-  for (const char* bad : {"", "not json", "[1,2]", R"({"candidates":{}})", R"({"candidates":[1]})", R"({"error":"x"})",
-                          "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"unterminated"}) {
+  for (const char* bad :
+       {"", "not json", "[1,2]", R"({"candidates":{}})", R"({"candidates":[1]})",
+        R"({"error":"x"})", "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"unterminated"}) {
     auto f = parseGeminiFrame(bad);
     ASSERT_FALSE(f.ok()) << bad;
     EXPECT_EQ(f.error().code, Errc::upstream_error);

@@ -34,12 +34,14 @@ struct Outcome {
 class GeminiProviderTest : public ::testing::Test {
  protected:
   GeminiProviderTest() : http_(std::make_unique<net::HttpClient>(ioc_.get_executor())) {
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (int i = 0; i < 2; ++i)
+      threads_.emplace_back([this] { ioc_.run(); });
   }
   ~GeminiProviderTest() override {
     http_.reset();
     work_.reset();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+      t.join();
   }
 
   GeminiOptions options(std::string baseUrl) {
@@ -54,27 +56,30 @@ class GeminiProviderTest : public ::testing::Test {
   Outcome generate(GeminiOptions o, GenerationRequest request = defaultRequest()) {
     GeminiProvider provider(std::move(o), *http_);
     std::promise<Outcome> done;
-    asio::co_spawn(asio::make_strand(ioc_), [&]() -> asio::awaitable<void> {
-      Outcome out;
-      auto stream = co_await provider.start(std::move(request));
-      if (!stream) {
-        out.startError = stream.error();
-      } else {
-        for (;;) {
-          auto chunk = co_await (*stream)->next();
-          if (!chunk) {
-            out.streamError = chunk.error();
-            break;
+    asio::co_spawn(
+        asio::make_strand(ioc_),
+        [&]() -> asio::awaitable<void> {
+          Outcome out;
+          auto stream = co_await provider.start(std::move(request));
+          if (!stream) {
+            out.startError = stream.error();
+          } else {
+            for (;;) {
+              auto chunk = co_await (*stream)->next();
+              if (!chunk) {
+                out.streamError = chunk.error();
+                break;
+              }
+              if (!chunk->text.empty()) out.pieces.push_back(chunk->text);
+              out.text += chunk->text;
+              out.finishReason = chunk->finishReason;
+              out.usage = chunk->usage;
+              if (chunk->done) break;
+            }
           }
-          if (!chunk->text.empty()) out.pieces.push_back(chunk->text);
-          out.text += chunk->text;
-          out.finishReason = chunk->finishReason;
-          out.usage = chunk->usage;
-          if (chunk->done) break;
-        }
-      }
-      done.set_value(std::move(out));
-    }, asio::detached);
+          done.set_value(std::move(out));
+        },
+        asio::detached);
     auto f = done.get_future();
     EXPECT_EQ(f.wait_for(30s), std::future_status::ready);
     return f.get();
@@ -120,7 +125,8 @@ TEST_F(GeminiProviderTest, StreamsTheReplyAndSendsTheRealRequest) {
   EXPECT_EQ(contents[0].at("parts").at(0).at("text"), "Paint me a sunset");
   EXPECT_EQ(contents[2].at("parts").at(1).at("inlineData").at("mimeType"), "image/png");
   EXPECT_EQ(contents[2].at("parts").at(1).at("inlineData").at("data"), "iVBORw0KGgo=");
-  EXPECT_EQ(body.at("systemInstruction").at("parts").at(0).at("text"), "You are Atelier's assistant.");
+  EXPECT_EQ(body.at("systemInstruction").at("parts").at(0).at("text"),
+            "You are Atelier's assistant.");
   EXPECT_EQ(body.at("generationConfig").at("maxOutputTokens"), 321);
 }
 
@@ -144,7 +150,8 @@ TEST_F(GeminiProviderTest, AnHttpErrorBeforeStreamingCarriesTheProviderStatusOnl
     ASSERT_TRUE(out.startError) << status;
     EXPECT_EQ(out.startError->code, Errc::upstream_error);
     EXPECT_EQ(out.startError->providerStatus, status);
-    EXPECT_EQ(out.startError->message.find("simulated"), std::string::npos);  // never the provider's text
+    EXPECT_EQ(out.startError->message.find("simulated"),
+              std::string::npos);  // never the provider's text
   }
   auto badKey = options(fake.baseUrl());
   badKey.apiKey = "wrong";

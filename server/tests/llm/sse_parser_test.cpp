@@ -15,8 +15,9 @@ std::vector<SseEvent> parseAll(std::string_view text, std::size_t piece) {
 }
 
 TEST(SseParser, EventsEndWithABlankLineWhateverTheLineEnding) {
-  for (const char* text : {"data: {\"a\":1}\r\n\r\ndata: {\"b\":2}\r\n\r\n", "data: {\"a\":1}\n\ndata: {\"b\":2}\n\n",
-                           "data: {\"a\":1}\r\rdata: {\"b\":2}\r\r"}) {
+  for (const char* text :
+       {"data: {\"a\":1}\r\n\r\ndata: {\"b\":2}\r\n\r\n", "data: {\"a\":1}\n\ndata: {\"b\":2}\n\n",
+        "data: {\"a\":1}\r\rdata: {\"b\":2}\r\r"}) {
     auto events = parseAll(text, 1000);
     ASSERT_EQ(events.size(), 2u) << text;
     EXPECT_EQ(events[0].data, "{\"a\":1}");
@@ -25,7 +26,9 @@ TEST(SseParser, EventsEndWithABlankLineWhateverTheLineEnding) {
 }
 
 TEST(SseParser, AFrameSplitAtEveryByteBoundaryIsReassembled) {
-  const std::string text = "event: start\r\nid: 7\r\ndata: héllo 🎨\r\ndata: second line\r\n\r\n: keep-alive\r\n\r\ndata: x\n\n";
+  const std::string text =
+      "event: start\r\nid: 7\r\ndata: héllo 🎨\r\ndata: second line\r\n\r\n: "
+      "keep-alive\r\n\r\ndata: x\n\n";
   for (std::size_t piece = 1; piece <= text.size(); ++piece) {
     auto events = parseAll(text, piece);
     ASSERT_EQ(events.size(), 2u) << "piece " << piece;
@@ -58,7 +61,8 @@ TEST(SseParser, AnEndlessEventIsAnErrorNotAGrowingBuffer) {
   const std::string chunk(100, 'x');
   Result<void> r;
   ASSERT_TRUE(p.feed("data: ", out).ok());
-  for (int i = 0; i < 20 && r.ok(); ++i) r = p.feed(chunk, out);
+  for (int i = 0; i < 20 && r.ok(); ++i)
+    r = p.feed(chunk, out);
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::upstream_error);
   EXPECT_FALSE(p.feed("\n\n", out).ok());  // stays failed

@@ -37,8 +37,10 @@ TEST(PostgresRecovery, ServiceResumesAfterTheServerDropsEveryConnection) {
   NewUser u{newUuidV7(), "survivor@example.com", "h", "", 10, fromUnixMillis(1'795'000'000'000)};
   ASSERT_TRUE(store->createUser(u).ok());
   // Warm every pooled connection, then have the server kill them all.
-  for (int i = 0; i < 8; ++i) ASSERT_TRUE(store->ping().ok());
-  const std::string name = db.url().substr(db.url().rfind('/') + 1, db.url().find('?') - db.url().rfind('/') - 1);
+  for (int i = 0; i < 8; ++i)
+    ASSERT_TRUE(store->ping().ok());
+  const std::string name =
+      db.url().substr(db.url().rfind('/') + 1, db.url().find('?') - db.url().rfind('/') - 1);
   terminateBackends(std::getenv("ATELIER_TEST_PG_URL"), name);
 
   // Calls on dead connections fail as `unavailable` (never `internal`), each dropping its

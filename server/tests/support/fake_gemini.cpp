@@ -42,19 +42,23 @@ void FakeGemini::handle(ScriptedConnection& c, const ScriptedRequest& r) {
     s = chooser_(rec);
   }
   if (rec.apiKey != kApiKey) {
-    c.respond(400, R"({"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}})",
-              "application/json");
+    c.respond(
+        400, R"({"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}})",
+        "application/json");
     return;
   }
   if (s.httpError) {
-    c.respond(s.httpError, json::serialize(json::object{{"error", json::object{{"code", s.httpError},
-                                                                                {"message", "simulated failure"},
-                                                                                {"status", "SIMULATED"}}}}),
+    c.respond(s.httpError,
+              json::serialize(json::object{{"error", json::object{{"code", s.httpError},
+                                                                  {"message", "simulated failure"},
+                                                                  {"status", "SIMULATED"}}}}),
               "application/json");
     return;
   }
   c.startChunked(200, "text/event-stream");
-  auto frame = [&c](const json::object& o) { return c.chunk("data: " + json::serialize(o) + "\r\n\r\n"); };
+  auto frame = [&c](const json::object& o) {
+    return c.chunk("data: " + json::serialize(o) + "\r\n\r\n");
+  };
   const std::int64_t completion = static_cast<std::int64_t>(s.chunks.size());
   auto usage = [&](bool done) {
     return json::object{{"promptTokenCount", s.promptTokens},
@@ -62,7 +66,8 @@ void FakeGemini::handle(ScriptedConnection& c, const ScriptedRequest& r) {
                         {"totalTokenCount", s.promptTokens + (done ? completion : 0)}};
   };
   if (!s.blockReason.empty()) {
-    frame({{"promptFeedback", json::object{{"blockReason", s.blockReason}}}, {"usageMetadata", usage(false)}});
+    frame({{"promptFeedback", json::object{{"blockReason", s.blockReason}}},
+           {"usageMetadata", usage(false)}});
     c.endChunked();
     return;
   }
@@ -90,8 +95,10 @@ void FakeGemini::handle(ScriptedConnection& c, const ScriptedRequest& r) {
     }
     if (s.delay.count() > 0) std::this_thread::sleep_for(s.delay);
     const bool last = i + 1 == s.chunks.size();
-    json::object cand{{"content", json::object{{"parts", json::array{json::object{{"text", s.chunks[i]}}}}, {"role", "model"}}},
-                      {"index", 0}};
+    json::object cand{
+        {"content", json::object{{"parts", json::array{json::object{{"text", s.chunks[i]}}}},
+                                 {"role", "model"}}},
+        {"index", 0}};
     if (last) cand["finishReason"] = s.finishReason;
     json::object o{{"candidates", json::array{cand}}, {"modelVersion", "fake-gemini"}};
     if (s.reportUsage) o["usageMetadata"] = usage(last);

@@ -17,11 +17,11 @@ namespace atelier::test {
 
 struct GeminiScript {
   std::vector<std::string> chunks{"Hello", ", ", "world!"};  // reply text, one frame each
-  std::chrono::milliseconds delay{0};                          // between frames
-  int httpError = 0;                                           // answer this status before streaming
-  int dropAfter = -1;                                          // close the connection after N frames
-  int stallAfter = -1;                                         // go silent after N frames
-  std::string blockReason;                                     // answer a blocked prompt
+  std::chrono::milliseconds delay{0};                        // between frames
+  int httpError = 0;                                         // answer this status before streaming
+  int dropAfter = -1;                                        // close the connection after N frames
+  int stallAfter = -1;                                       // go silent after N frames
+  std::string blockReason;                                   // answer a blocked prompt
   std::string finishReason = "STOP";
   std::int64_t promptTokens = 10;
   bool reportUsage = true;

@@ -1,0 +1,159 @@
+// Token reservations and generation leases: the invariants the message route relies on,
+// on SQLite and PostgreSQL alike.
+#include <gtest/gtest.h>
+
+#include <barrier>
+#include <thread>
+
+#include "store/store.hpp"
+#include "support/test_database.hpp"
+#include "util/crypto.hpp"
+
+namespace atelier::store {
+namespace {
+
+using namespace std::chrono_literals;
+using test::DbKind;
+
+const TimePoint kT0 = fromUnixMillis(1'790'000'000'000);
+
+class QuotaLeaseTest : public ::testing::TestWithParam<DbKind> {
+ protected:
+  void SetUp() override {
+    initCrypto();
+    db_ = std::make_unique<test::TestDatabase>(GetParam());
+    ATELIER_REQUIRE_DATABASE(*db_);
+    auto opened = openStore(db_->url(), StoreOptions{});
+    ASSERT_TRUE(opened.ok());
+    store_ = std::move(opened).value();
+    ASSERT_TRUE(store_->migrate().ok());
+    NewUser u{newUuidV7(), "q" + newUuidV7().substr(24) + "@example.com", "h", "", 1000, kT0};
+    ASSERT_TRUE(store_->createUser(u).ok());
+    userId_ = u.userId;
+  }
+  std::int64_t used() { return (*store_->getUsage(userId_, kT0, 0s))->totalTokensUsed; }
+
+  std::unique_ptr<test::TestDatabase> db_;
+  std::unique_ptr<Store> store_;
+  std::string userId_;
+};
+
+TEST_P(QuotaLeaseTest, AReservationCapsTheOutputByWhatRemains) {
+  auto a = store_->reserveTokens(userId_, 100, 2048, kT0, 0s);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ(a->maxOutputTokens, 900);  // 1000 − 100 of prompt
+  EXPECT_EQ(a->reserved, 1000);
+  EXPECT_EQ(a->remainingAfter, 0);
+  EXPECT_EQ(used(), 1000);
+  auto none = store_->reserveTokens(userId_, 1, 2048, kT0, 0s);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, Errc::token_limit_exceeded);
+  // Settled with what was billed, the rest comes back.
+  auto after = store_->settleTokens(userId_, a->reserved, 130);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->totalTokensUsed, 130);
+  auto b = store_->reserveTokens(userId_, 50, 200, kT0, 0s);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->maxOutputTokens, 200);
+  EXPECT_EQ(b->reserved, 250);
+  EXPECT_EQ(b->remainingAfter, 620);
+}
+
+TEST_P(QuotaLeaseTest, ThePromptAloneCannotFitIntoWhatRemains) {
+  auto r = store_->reserveTokens(userId_, 1000, 2048, kT0, 0s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::token_limit_exceeded);
+  EXPECT_EQ(used(), 0);
+}
+
+TEST_P(QuotaLeaseTest, SettlingNeverGoesBelowZero) {
+  auto s = store_->settleTokens(userId_, 500, 20);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->totalTokensUsed, 20);
+}
+
+TEST_P(QuotaLeaseTest, AReservationAfterTheIntervalStartsFromZero) {
+  ASSERT_TRUE(store_->reserveTokens(userId_, 100, 900, kT0, 24h).ok());
+  EXPECT_FALSE(store_->reserveTokens(userId_, 10, 10, kT0 + 1h, 24h).ok());
+  auto fresh = store_->reserveTokens(userId_, 10, 10, kT0 + 25h, 24h);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh->remainingAfter, 980);
+  EXPECT_EQ((*store_->getUsage(userId_, kT0 + 25h, 24h))->lastResetAt, kT0 + 25h);
+}
+
+TEST_P(QuotaLeaseTest, TenParallelReservationsNeverPassTheLimit) {
+  std::barrier sync(10);
+  std::atomic<std::int64_t> granted{0};
+  std::atomic<int> refused{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 10; ++i) {
+    threads.emplace_back([&] {
+      sync.arrive_and_wait();
+      auto r = store_->reserveTokens(userId_, 60, 200, kT0, 0s);
+      if (r.ok()) {
+        granted += r->reserved;
+      } else if (r.error().code == Errc::token_limit_exceeded) {
+        ++refused;
+      } else {
+        ++failed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_LE(granted.load(), 1000);
+  EXPECT_EQ(used(), granted.load());
+  EXPECT_GT(refused.load(), 0);
+}
+
+TEST_P(QuotaLeaseTest, OneGenerationPerChatUntilReleasedOrExpired) {
+  auto chat = store_->createChatIfUnderLimit(NewChat{newUuidV7(), userId_, "", kT0}, 5);
+  ASSERT_TRUE(chat.ok());
+  const std::string g1 = newUuidV7(), g2 = newUuidV7();
+  ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g1, kT0, kT0 + 30s).ok());
+  EXPECT_EQ(*store_->activeGeneration(chat->chatId, kT0 + 1s), g1);
+  auto busy = store_->claimGeneration(userId_, chat->chatId, g2, kT0 + 1s, kT0 + 31s);
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.error().code, Errc::generation_in_progress);
+  EXPECT_TRUE(*store_->renewGeneration(chat->chatId, g1, kT0 + 60s));
+  EXPECT_FALSE(store_->claimGeneration(userId_, chat->chatId, g2, kT0 + 45s, kT0 + 75s).ok());
+  // The owner died: once its lease has expired the chat is free again.
+  ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g2, kT0 + 61s, kT0 + 91s).ok());
+  EXPECT_FALSE(*store_->renewGeneration(chat->chatId, g1, kT0 + 120s));  // g1 lost it
+  ASSERT_TRUE(store_->releaseGeneration(chat->chatId, g1).ok());          // a no-op for g1
+  EXPECT_EQ(*store_->activeGeneration(chat->chatId, kT0 + 62s), g2);
+  ASSERT_TRUE(store_->releaseGeneration(chat->chatId, g2).ok());
+  EXPECT_FALSE(store_->activeGeneration(chat->chatId, kT0 + 62s)->has_value());
+}
+
+TEST_P(QuotaLeaseTest, AnotherUsersChatCannotBeClaimed) {
+  auto chat = store_->createChatIfUnderLimit(NewChat{newUuidV7(), userId_, "", kT0}, 5);
+  auto r = store_->claimGeneration(newUuidV7(), chat->chatId, newUuidV7(), kT0, kT0 + 30s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::not_found);
+}
+
+TEST_P(QuotaLeaseTest, ConcurrentClaimsLetExactlyOneThrough) {
+  auto chat = store_->createChatIfUnderLimit(NewChat{newUuidV7(), userId_, "", kT0}, 5);
+  ASSERT_TRUE(chat.ok());
+  std::barrier sync(8);
+  std::atomic<int> won{0}, busy{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      sync.arrive_and_wait();
+      auto r = store_->claimGeneration(userId_, chat->chatId, newUuidV7(), kT0, kT0 + 30s);
+      if (r.ok()) ++won;
+      if (!r.ok() && r.error().code == Errc::generation_in_progress) ++busy;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(busy.load(), 7);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, QuotaLeaseTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+                         [](const auto& info) { return test::dbKindName(info.param); });
+
+}  // namespace
+}  // namespace atelier::store
