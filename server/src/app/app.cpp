@@ -18,9 +18,13 @@
 #include "auth/auth_service.hpp"
 #include "chat/chat_routes.hpp"
 #include "chat/chat_service.hpp"
+#include "chat/generation.hpp"
+#include "chat/message_engine.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
+#include "llm/gemini_provider.hpp"
 #include "mail/mailer.hpp"
+#include "net/http_client.hpp"
 #include "store/store.hpp"
 #include "util/crypto.hpp"
 #include "util/log.hpp"
@@ -169,6 +173,33 @@ class App::Impl {
     chats_ = std::make_unique<chat::ChatService>(chat::ChatSettings{config_.maxChatsPerUser},
                                                  *store_, *dbPool_, *clock_);
     chat::registerChatRoutes(router_, *chats_, auth::requireUser(*auth_));
+
+    http_ = std::make_unique<net::HttpClient>(main().get_executor());
+    if (config_.llmProvider == "gemini" && !config_.geminiApiKey.empty()) {
+      llm::GeminiOptions gemini;
+      gemini.baseUrl = config_.geminiBaseUrl;
+      gemini.apiKey = config_.geminiApiKey;
+      gemini.model = config_.geminiModel;
+      gemini.idleTimeout =
+          std::chrono::duration_cast<std::chrono::milliseconds>(config_.upstreamTimeout);
+      provider_ = std::make_unique<llm::GeminiProvider>(std::move(gemini), *http_);
+    } else {
+      spdlog::warn(
+          "no model provider is configured (set GEMINI_API_KEY): sending a message answers 503");
+    }
+    chat::EngineSettings engine;
+    engine.maxOutputTokens = config_.maxOutputTokens;
+    engine.maxMessageChars = config_.maxMessageChars;
+    engine.maxContextTokens = config_.maxContextTokens;
+    if (!config_.systemPrompt.empty()) engine.systemPrompt = config_.systemPrompt;
+    engine.tokenResetInterval = config_.tokenResetInterval;
+    engine.lease =
+        std::max<std::chrono::seconds>(std::chrono::seconds(120), config_.upstreamTimeout * 2);
+    engine.messagesPerMinute = static_cast<std::uint32_t>(config_.rateLimitMessagesPerMinute);
+    engine_ = std::make_unique<chat::MessageEngine>(std::move(engine), *store_, *dbPool_, *clock_,
+                                                    provider_.get(), generations_, metrics_);
+    chat::registerMessageRoutes(router_, *engine_, config_.maxMessageChars,
+                                auth::requireUser(*auth_));
     registerWebRoutes(router_);
   }
 
@@ -199,7 +230,16 @@ class App::Impl {
       co_await timer.async_wait(asio::use_awaitable);
     }
     if (const auto left = server_->activeRequests(); left > 0) {
-      spdlog::warn("shutdown grace over: closing {} request(s) still running", left);
+      spdlog::warn(
+          "shutdown grace over: ending {} generation(s), closing {} request(s) still running",
+          generations_.size(), left);
+      // Replies still streaming end with `event: error` and are saved as incomplete.
+      generations_.stopAll(chat::Generation::StopReason::shutdown);
+      const auto stopDeadline = std::chrono::steady_clock::now() + 5s;
+      while (server_->activeRequests() > 0 && std::chrono::steady_clock::now() < stopDeadline) {
+        timer.expires_after(20ms);
+        co_await timer.async_wait(asio::use_awaitable);
+      }
     }
     server_->closeAll();
     const auto closeDeadline = std::chrono::steady_clock::now() + 2s;
@@ -207,6 +247,7 @@ class App::Impl {
       timer.expires_after(10ms);
       co_await timer.async_wait(asio::use_awaitable);
     }
+    if (http_) co_await http_->close();  // curl's connections close while the loop still runs
     spdlog::info("shutdown complete");
     stopContexts();
   }
@@ -235,6 +276,10 @@ class App::Impl {
   std::unique_ptr<mail::Mailer> mailer_;
   std::unique_ptr<auth::AuthService> auth_;
   std::unique_ptr<chat::ChatService> chats_;
+  std::unique_ptr<net::HttpClient> http_;
+  std::unique_ptr<llm::ModelProvider> provider_;
+  chat::GenerationRegistry generations_;
+  std::unique_ptr<chat::MessageEngine> engine_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<asio::signal_set> signals_;
   std::vector<std::thread> threads_;

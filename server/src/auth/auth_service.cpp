@@ -191,7 +191,9 @@ asio::awaitable<Result<TokenPair>> AuthService::verifyEmail(std::string email, s
   });
   if (!user) co_return std::move(user).error();
   if (!user->has_value()) co_return codeResult(CodeCheck::expired).error();
-  co_return co_await issueTokens(std::move(**user), newUuidV7());
+  std::string family =
+      newUuidV7();  // named: see the note on co_await temporaries in chat_routes.cpp
+  co_return co_await issueTokens(std::move(**user), std::move(family));
 }
 
 asio::awaitable<Result<void>> AuthService::requestCode(std::string email, CodePurpose purpose) {
@@ -234,7 +236,8 @@ asio::awaitable<Result<TokenPair>> AuthService::login(std::string email, std::st
     co_return Error::make(Errc::email_not_verified,
                           "confirm your e-mail address first (a code was sent to it)");
   }
-  co_return co_await issueTokens(std::move(*found), newUuidV7());
+  std::string family = newUuidV7();
+  co_return co_await issueTokens(std::move(*found), std::move(family));
 }
 
 asio::awaitable<Result<TokenPair>> AuthService::issueTokens(store::User user,

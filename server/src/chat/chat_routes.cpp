@@ -1,7 +1,9 @@
 #include "chat/chat_routes.hpp"
 
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+#include <cctype>
 #include <charconv>
 
 #include "chat/views.hpp"
@@ -69,7 +71,9 @@ void registerChatRoutes(http::Router& router, ChatService& service, http::Middle
         if (!body) co_return std::move(body).error();
         auto title = readTitle(*body);
         if (!title) co_return std::move(title).error();
-        auto chat = co_await service.create(req.userId, title->value_or(""));
+        // Named, not a temporary: g++ 12 can destroy temporaries of a co_await expression twice.
+        std::string chatTitle = title->value_or("");
+        auto chat = co_await service.create(req.userId, std::move(chatTitle));
         if (!chat) co_return std::move(chat).error();
         co_return jsonResponse(201, chatJson(*chat));
       },
@@ -129,8 +133,91 @@ void registerChatRoutes(http::Router& router, ChatService& service, http::Middle
       [&service](Request& req) -> asio::awaitable<Result<Response>> {
         const std::string chatId(req.param("chatId"));
         if (!isUuid(chatId)) co_return chatNotFound();
-        auto done = co_await service.remove(req.userId, std::string(chatId));
+        auto done = co_await service.remove(req.userId, chatId);
         if (!done) co_return std::move(done).error();
+        co_return Response::empty(204);
+      },
+      authed);
+}
+
+void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxMessageChars,
+                           http::Middleware requireUser, std::chrono::milliseconds keepAlive) {
+  http::RouteOptions authed;
+  authed.middleware.push_back(std::move(requireUser));
+
+  router.add(
+      "POST", "/api/chat/:chatId/message",
+      [&engine, maxMessageChars, keepAlive](Request& req) -> asio::awaitable<Result<Response>> {
+        const std::string chatId(req.param("chatId"));
+        if (!isUuid(chatId)) co_return chatNotFound();
+        auto body = http::parseJsonObject(req.body);
+        if (!body) co_return std::move(body).error();
+        auto message = http::requireString(*body, "message");
+        if (!message) co_return std::move(message).error();
+        std::string_view trimmed = *message;
+        while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front())))
+          trimmed.remove_prefix(1);
+        while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back())))
+          trimmed.remove_suffix(1);
+        if (trimmed.empty())
+          co_return Error::make(Errc::invalid_request, "message must not be empty", "message");
+        if (http::utf8Length(trimmed) > static_cast<std::size_t>(maxMessageChars)) {
+          co_return Error::make(
+              Errc::invalid_request,
+              "message is longer than " + std::to_string(maxMessageChars) + " characters",
+              "message");
+        }
+        if (auto it = body->find("attachments"); it != body->end() && !it->value().is_null()) {
+          if (!it->value().is_array())
+            co_return Error::make(Errc::invalid_attachment, "attachments must be an array",
+                                  "attachments");
+          // No upload can have been issued yet (uploads come with their own issue): any item
+          // names a URL this server did not issue.
+          if (!it->value().as_array().empty()) {
+            co_return Error::make(Errc::invalid_attachment,
+                                  "attachments must be images uploaded to this server",
+                                  "attachments");
+          }
+        }
+        auto executor = co_await asio::this_coro::executor;
+        // Named, not a temporary: g++ 12 can destroy temporaries of a co_await expression twice.
+        SendRequest send{req.userId, chatId, std::string(trimmed)};
+        auto g = co_await engine.send(std::move(send), executor);
+        if (!g) co_return std::move(g).error();
+        Response r;
+        r.status = 200;
+        r.headers = {{"Content-Type", "text/event-stream"},
+                     {"Cache-Control", "no-cache"},
+                     {"X-Accel-Buffering", "no"}};
+        r.stream = [g = std::move(g).value(),
+                    keepAlive](http::ResponseWriter& w) -> asio::awaitable<void> {
+          std::size_t seen = 0;
+          for (;;) {
+            auto snap = co_await g->waitBeyond(seen, keepAlive);
+            if (snap.frames.empty() && !snap.closed) {
+              if (!co_await w.write(": keep-alive\n\n"))
+                co_return;  // the client is gone; the reply goes on
+              continue;
+            }
+            std::string batch;
+            for (const auto& f : snap.frames)
+              batch += f;
+            seen += snap.frames.size();
+            if (!batch.empty() && !co_await w.write(batch)) co_return;
+            if (snap.closed) co_return;
+          }
+        };
+        co_return r;
+      },
+      authed);
+
+  router.add(
+      "POST", "/api/chat/:chatId/stop",
+      [&engine](Request& req) -> asio::awaitable<Result<Response>> {
+        const std::string chatId(req.param("chatId"));
+        if (!isUuid(chatId)) co_return chatNotFound();
+        auto stopped = co_await engine.stop(req.userId, chatId);
+        if (!stopped) co_return std::move(stopped).error();
         co_return Response::empty(204);
       },
       authed);

@@ -1,13 +1,17 @@
-// The /api/chat routes (CRUD and history). The message, stop and stream routes come with
-// the generation engine.
+// The /api/chat routes: CRUD and history, sending a message (streamed as SSE), stopping.
 #pragma once
 
 #include "chat/chat_service.hpp"
+#include "chat/message_engine.hpp"
 #include "http/router.hpp"
 
 namespace atelier::chat {
 
 // `requireUser` is the authentication middleware every chat route runs.
 void registerChatRoutes(http::Router& router, ChatService& service, http::Middleware requireUser);
+// POST /api/chat/:chatId/message (the SSE stream) and /stop.
+void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxMessageChars,
+                           http::Middleware requireUser,
+                           std::chrono::milliseconds keepAlive = std::chrono::seconds(15));
 
 }  // namespace atelier::chat

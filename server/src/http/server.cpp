@@ -281,7 +281,10 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       } else {
         e = Error::make(Errc::invalid_request, "malformed HTTP request");
       }
-      co_await sendFinal(stream, req, errorResponse(e, req.requestId), "malformed");
+      {
+        Response answer = errorResponse(e, req.requestId);
+        co_await sendFinal(stream, req, std::move(answer), "malformed");
+      }
       co_return false;
     }
 
@@ -305,11 +308,9 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     const bool wantsKeepAlive = parser.keep_alive();
 
     if (req.target.empty() || req.target.front() != '/') {
-      co_await sendFinal(
-          stream, req,
-          errorResponse(Error::make(Errc::invalid_request, "malformed request target"),
-                        req.requestId),
-          "malformed");
+      Response answer = errorResponse(
+          Error::make(Errc::invalid_request, "malformed request target"), req.requestId);
+      co_await sendFinal(stream, req, std::move(answer), "malformed");
       co_return false;
     }
 
@@ -322,7 +323,10 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     const std::size_t limit = req.route ? req.route->options.maxBodyBytes : 1024 * 1024;
     if (!parser.is_done()) {
       if (const auto len = parser.content_length(); len && *len > limit) {
-        co_await sendFinal(stream, req, tooLarge(req, limit), routeName(req));
+        {
+          Response answer = tooLarge(req, limit);
+          co_await sendFinal(stream, req, std::move(answer), routeName(req));
+        }
         co_return false;
       }
       parser.body_limit(limit);
@@ -336,17 +340,18 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
       if (bec) {
         if (bec == bhttp::error::body_limit) {
-          co_await sendFinal(stream, req, tooLarge(req, limit), routeName(req));
+          {
+            Response answer = tooLarge(req, limit);
+            co_await sendFinal(stream, req, std::move(answer), routeName(req));
+          }
         } else if (bec == beast::error::timeout) {
           spdlog::info("closed connection from {}: request body not complete within {} ms", peer,
                        options_.bodyTimeout.count());
         } else if (bec != bhttp::error::partial_message && bec != asio::error::eof &&
                    bec != asio::error::connection_reset) {
-          co_await sendFinal(
-              stream, req,
-              errorResponse(Error::make(Errc::invalid_request, "malformed request body"),
-                            req.requestId),
-              routeName(req));
+          Response answer = errorResponse(
+              Error::make(Errc::invalid_request, "malformed request body"), req.requestId);
+          co_await sendFinal(stream, req, std::move(answer), routeName(req));
         }
         co_return false;
       }
@@ -392,6 +397,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
 
   // An answer after which the connection closes (the request could not be read whole).
   // Lingers briefly so that a client still sending its body reads the answer, not a reset.
+  // Callers pass a named Response: g++ 12 can destroy a temporary argument of a coroutine
+  // called in a co_await expression twice.
   asio::awaitable<void> sendFinal(beast::tcp_stream& stream, Request& req, Response res,
                                   std::string_view route) {
     observer_.started();

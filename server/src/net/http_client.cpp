@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -135,16 +136,24 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     }
   }
 
-  ~ClientImpl() {
-    // Every transfer was removed on the strand (shutdown) or the loop is gone; either way
-    // nothing else touches the handles now.
-    for (auto& [easy, t] : transfers_) {
-      curl_multi_remove_handle(multi_, easy);
-      t->finished = true;
+  ~ClientImpl() { closeNow(); }
+
+  // Removes every transfer and closes every connection. Runs on the strand (or when
+  // nothing else can touch the client any more). Idempotent.
+  void closeNow() {
+    if (multi_ == nullptr) return;
+    std::vector<std::shared_ptr<Transfer>> all;
+    for (auto& [easy, t] : transfers_)
+      all.push_back(t);
+    for (auto& t : all) {
+      t->cancelled = true;
+      fail(*t, Error::make(Errc::upstream_error, std::string(kCancelledMessage)));
     }
     transfers_.clear();
+    timer_.cancel();
     // Closes curl's cached connections through onCloseSocket while sockets_ still knows them.
     curl_multi_cleanup(multi_);
+    multi_ = nullptr;
     sockets_.clear();
   }
 
@@ -178,6 +187,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
 
   void shutdown() {
     asio::post(strand_, [self = shared_from_this()] {
+      if (self->multi_ == nullptr) return;
       std::vector<std::shared_ptr<Transfer>> all;
       for (auto& [easy, t] : self->transfers_)
         all.push_back(t);
@@ -199,7 +209,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   };
 
   void addOnStrand(std::shared_ptr<Transfer> t) {
-    if (t->cancelled) {
+    if (t->cancelled || multi_ == nullptr) {
       fail(*t, Error::make(Errc::upstream_error, std::string(kCancelledMessage)));
       return;
     }
@@ -549,6 +559,17 @@ HttpClient::~HttpClient() {
 
 void HttpClient::shutdown() {
   impl_->shutdown();
+}
+
+asio::awaitable<void> HttpClient::close() {
+  auto impl = impl_;
+  // Named, not a temporary: g++ 12 can destroy temporaries of a co_await expression twice
+  // (here: release the captured shared_ptr twice).
+  auto job = [impl]() -> asio::awaitable<void> {
+    impl->closeNow();
+    co_return;
+  };
+  co_await asio::co_spawn(impl->strand(), std::move(job), asio::use_awaitable);
 }
 
 std::unique_ptr<HttpStream> HttpClient::start(HttpRequest request) {

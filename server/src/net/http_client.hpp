@@ -108,6 +108,9 @@ class HttpClient {
   boost::asio::awaitable<Result<HttpResponse>> fetch(HttpRequest request);
   // Cancels every transfer in flight. Thread-safe, idempotent.
   void shutdown();
+  // Cancels everything and closes every connection, on the client's strand, while the
+  // io_context still runs; completes when done. Call it before the io_context stops.
+  boost::asio::awaitable<void> close();
 
  private:
   std::shared_ptr<detail::ClientImpl> impl_;

@@ -99,7 +99,8 @@ TEST_P(QuotaLeaseTest, TenParallelReservationsNeverPassTheLimit) {
       }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(failed.load(), 0);
   EXPECT_LE(granted.load(), 1000);
   EXPECT_EQ(used(), granted.load());
@@ -120,7 +121,7 @@ TEST_P(QuotaLeaseTest, OneGenerationPerChatUntilReleasedOrExpired) {
   // The owner died: once its lease has expired the chat is free again.
   ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g2, kT0 + 61s, kT0 + 91s).ok());
   EXPECT_FALSE(*store_->renewGeneration(chat->chatId, g1, kT0 + 120s));  // g1 lost it
-  ASSERT_TRUE(store_->releaseGeneration(chat->chatId, g1).ok());          // a no-op for g1
+  ASSERT_TRUE(store_->releaseGeneration(chat->chatId, g1).ok());         // a no-op for g1
   EXPECT_EQ(*store_->activeGeneration(chat->chatId, kT0 + 62s), g2);
   ASSERT_TRUE(store_->releaseGeneration(chat->chatId, g2).ok());
   EXPECT_FALSE(store_->activeGeneration(chat->chatId, kT0 + 62s)->has_value());
@@ -147,12 +148,14 @@ TEST_P(QuotaLeaseTest, ConcurrentClaimsLetExactlyOneThrough) {
       if (!r.ok() && r.error().code == Errc::generation_in_progress) ++busy;
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(won.load(), 1);
   EXPECT_EQ(busy.load(), 7);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, QuotaLeaseTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+INSTANTIATE_TEST_SUITE_P(Stores, QuotaLeaseTest,
+                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
                          [](const auto& info) { return test::dbKindName(info.param); });
 
 }  // namespace

@@ -1,0 +1,316 @@
+#include "chat/message_engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/json/serialize.hpp>
+#include <cmath>
+
+#include "chat/views.hpp"
+#include "http/errors.hpp"
+#include "http/json_body.hpp"
+#include "util/crypto.hpp"
+
+namespace atelier::chat {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+const char* const kDefaultSystemPrompt =
+    "You are the AI Assistant for the AI-NFT Platform, a creative hub for digital artists and collectors. Your "
+    "goal is to assist users in generating ideas for NFT collections, refining art prompts, and understanding "
+    "blockchain concepts. Guidelines: 1. Be creative, concise, and helpful. 2. If asked about image generation, "
+    "guide users on how to describe their vision (future capability). 3. Maintain a professional yet innovative "
+    "tone. 4. Do not provide financial advice regarding crypto trading. 5. Support future multi-modal "
+    "interactions (images will be analyzed/generated).";
+
+namespace {
+
+constexpr std::size_t kMaxReplyBytes = 1 << 20;  // far above any MAX_OUTPUT_TOKENS reply
+constexpr std::size_t kTitleChars = 60;
+
+// The first line of `text`, at most `maxChars` code points, trimmed.
+std::string titleFrom(std::string_view text, std::size_t maxChars) {
+  std::string out;
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n' || c == '\r') break;
+    const std::size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : 4;
+    if (chars == maxChars) {
+      out += "…";
+      break;
+    }
+    out.append(text.substr(i, len));
+    i += len;
+    ++chars;
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\t')) out.pop_back();
+  return out;
+}
+
+std::string frame(std::string_view id, std::string_view event, const json::value& data) {
+  std::string f;
+  if (!id.empty()) f.append("id: ").append(id).append("\n");
+  if (!event.empty()) f.append("event: ").append(event).append("\n");
+  f.append("data: ").append(json::serialize(data)).append("\n\n");
+  return f;
+}
+
+}  // namespace
+
+std::int64_t estimateTokens(std::string_view text) {
+  return static_cast<std::int64_t>(std::ceil(static_cast<double>(http::utf8Length(text)) / 4.0 * 1.3));
+}
+
+MessageEngine::MessageEngine(EngineSettings settings, store::Store& store, WorkerPool& dbPool, const Clock& clock,
+                             llm::ModelProvider* provider, GenerationRegistry& registry, MetricsRegistry& metrics)
+    : settings_(std::move(settings)),
+      store_(store),
+      dbPool_(dbPool),
+      clock_(clock),
+      provider_(provider),
+      registry_(registry),
+      messageLimiter_(settings_.messagesPerMinute, std::chrono::seconds(60)),
+      activeStreams_(metrics.gauge("atelier_active_streams", "Replies being generated and streamed now.")),
+      tokensBilled_(metrics.counter("atelier_tokens_billed_total", "Tokens billed to users.")),
+      providerErrors_(metrics.counterFamily("atelier_provider_errors_total", "Model provider failures, by kind.",
+                                            {"kind"})),
+      timeToFirstToken_(metrics.histogram("atelier_time_to_first_token_seconds",
+                                          "From the provider call to the first reply text.", latencyBuckets())) {}
+
+asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(SendRequest request,
+                                                                        asio::any_io_executor executor) {
+  const std::string userId = request.userId, chatId = request.chatId;
+  // 1. the chat
+  auto chat = co_await dbPool_.run([&] { return store_.findChat(userId, chatId); });
+  if (!chat) co_return std::move(chat).error();
+  if (!chat->has_value()) co_return Error::make(Errc::not_found, "no such chat");
+  // 2. the per-user message rate
+  if (const int wait = messageLimiter_.acquire(userId, std::chrono::steady_clock::now()); wait > 0) {
+    Error e = Error::make(Errc::rate_limited, "too many messages; slow down");
+    e.retryAfterSeconds = wait;
+    co_return e;
+  }
+  // 3. the token limit (the reservation below is the atomic check)
+  const auto now = clock_.now();
+  auto usage = co_await dbPool_.run([&] { return store_.getUsage(userId, now, settings_.tokenResetInterval); });
+  if (!usage) co_return std::move(usage).error();
+  if (!usage->has_value() || (*usage)->totalTokensUsed >= (*usage)->tokenLimit) {
+    co_return Error::make(Errc::token_limit_exceeded, "your token quota is used up; it resets at the next interval");
+  }
+  // 4. one generation per chat
+  const std::string generationId = newUuidV7();
+  auto claimed = co_await dbPool_.run(
+      [&] { return store_.claimGeneration(userId, chatId, generationId, now, now + settings_.lease); });
+  if (!claimed) co_return std::move(claimed).error();
+  auto release = [&]() -> asio::awaitable<void> {
+    auto r = co_await dbPool_.run([&] { return store_.releaseGeneration(chatId, generationId); });
+    if (!r) spdlog::error("could not release the generation lease of chat {}: {}", chatId, r.error().message);
+  };
+  // 5. a configured provider
+  if (provider_ == nullptr) {
+    co_await release();
+    co_return Error::make(Errc::provider_not_configured, "no model provider is configured on this server");
+  }
+  // The history: the newest messages that fit the context budget, oldest first.
+  auto page = co_await dbPool_.run([&] { return store_.listMessages(chatId, 500, std::nullopt); });
+  if (!page) {
+    co_await release();
+    co_return std::move(page).error();
+  }
+  llm::GenerationRequest gen;
+  gen.systemInstruction = settings_.systemPrompt;
+  std::int64_t promptEstimate = estimateTokens(gen.systemInstruction) + estimateTokens(request.message);
+  std::vector<llm::Turn> history;
+  for (auto it = page->messages.rbegin(); it != page->messages.rend(); ++it) {
+    if (it->role == "system" || it->content.empty()) continue;
+    const auto cost = estimateTokens(it->content);
+    if (promptEstimate + cost > settings_.maxContextTokens) break;
+    promptEstimate += cost;
+    history.push_back({it->role == "user" ? llm::Turn::Role::user : llm::Turn::Role::model, it->content, {}});
+  }
+  gen.contents.assign(history.rbegin(), history.rend());
+  gen.contents.push_back({llm::Turn::Role::user, request.message, {}});
+  // Tokens set aside before the call.
+  auto reservation = co_await dbPool_.run([&] {
+    return store_.reserveTokens(userId, promptEstimate, settings_.maxOutputTokens, now, settings_.tokenResetInterval);
+  });
+  if (!reservation) {
+    co_await release();
+    co_return std::move(reservation).error();
+  }
+  gen.maxOutputTokens = reservation->maxOutputTokens;
+  auto settleNothing = [&]() -> asio::awaitable<void> {
+    auto r = co_await dbPool_.run([&] { return store_.settleTokens(userId, reservation->reserved, 0); });
+    if (!r) spdlog::error("could not release a token reservation of user {}: {}", userId, r.error().message);
+  };
+  auto stream = co_await provider_->start(std::move(gen));
+  if (!stream) {
+    providerErrors_.with({stream.error().code == Errc::upstream_timeout ? "timeout" : "before_stream"}).inc();
+    co_await settleNothing();
+    co_await release();
+    co_return std::move(stream).error();
+  }
+  std::shared_ptr<llm::GenerationStream> providerStream = std::move(stream).value();
+  // The user message is kept once the provider has accepted the request.
+  store::Message userMessage;
+  userMessage.messageId = newUuidV7();
+  userMessage.chatId = chatId;
+  userMessage.parentMessageId = (*chat)->currentMessageId;
+  userMessage.role = "user";
+  userMessage.content = request.message;
+  userMessage.createdAt = clock_.now();
+  const bool needsTitle = (*chat)->title.empty();
+  auto saved = co_await dbPool_.run([&]() -> Result<store::Message> {
+    auto m = store_.appendMessage(userMessage);
+    if (m && needsTitle) {
+      store::ChatPatch patch;
+      patch.title = titleFrom(request.message, kTitleChars);
+      (void)store_.updateChat(userId, chatId, patch, 1 << 30, userMessage.createdAt);
+    }
+    return m;
+  });
+  if (!saved) {
+    providerStream->cancel();
+    co_await settleNothing();
+    co_await release();
+    co_return std::move(saved).error();
+  }
+  auto g = std::make_shared<Generation>(generationId, chatId, userId, newUuidV7());
+  g->append(frame("", "start",
+                  json::object{{"user_message", messageJson(*saved)}, {"assistant_message_id", g->assistantMessageId()}}));
+  std::weak_ptr<llm::GenerationStream> weak = providerStream;
+  g->onStop([weak] {
+    if (auto s = weak.lock()) s->cancel();
+  });
+  registry_.add(g);
+  activeStreams_.inc();
+  asio::co_spawn(executor,
+                 [this, g, providerStream, r = *reservation, promptEstimate, parent = saved->messageId]() mutable {
+                   return run(g, providerStream, r, promptEstimate, parent);
+                 },
+                 asio::detached);
+  co_return g;
+}
+
+asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g, std::shared_ptr<llm::GenerationStream> stream,
+                                         store::Reservation reservation, std::int64_t promptEstimate,
+                                         std::string parentMessageId) {
+  const auto started = std::chrono::steady_clock::now();
+  auto leaseRenewed = started;
+  std::string text, finishReason;
+  std::optional<llm::TokenUsage> usage;
+  std::optional<Error> failure;
+  bool complete = false;
+  std::uint64_t seq = 0;
+  const std::string& aid = g->assistantMessageId();
+  auto nextId = [&] { return aid + ":" + std::to_string(++seq); };
+  for (;;) {
+    auto chunk = co_await stream->next();
+    if (!chunk) {
+      if (g->stopReason() == Generation::StopReason::none) failure = chunk.error();
+      break;
+    }
+    if (!chunk->text.empty()) {
+      if (text.empty()) {
+        timeToFirstToken_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      }
+      text += chunk->text;
+      g->append(frame(nextId(), "", json::object{{"text", chunk->text}}));
+      if (text.size() > kMaxReplyBytes) {
+        stream->cancel();
+        failure = Error::make(Errc::upstream_error, "the reply is too long");
+        break;
+      }
+    }
+    if (!chunk->finishReason.empty()) finishReason = chunk->finishReason;
+    if (chunk->usage) usage = chunk->usage;
+    if (chunk->done) {
+      complete = true;
+      break;
+    }
+    if (std::chrono::steady_clock::now() - leaseRenewed > settings_.lease / 3) {
+      leaseRenewed = std::chrono::steady_clock::now();
+      const auto until = clock_.now() + settings_.lease;
+      (void)co_await dbPool_.run([&] { return store_.renewGeneration(g->chatId(), g->id(), until); });
+    }
+  }
+  const auto stop = g->stopReason();
+  if (stop == Generation::StopReason::shutdown && !failure) {
+    failure = Error::make(Errc::unavailable, "the server is shutting down");
+  }
+  if (failure) {
+    providerErrors_.with({failure->code == Errc::upstream_timeout ? "timeout" : "mid_stream"}).inc();
+  }
+  const std::string status = failure ? "incomplete" : stop == Generation::StopReason::user ? "stopped" : "complete";
+  // Billing: the provider's figure for a finished reply, else the estimate of what was
+  // sent and received.
+  const bool reported = complete && usage.has_value() && usage->total > 0;
+  const std::int64_t promptTokens = reported ? usage->prompt : promptEstimate;
+  const std::int64_t completionTokens = reported ? usage->total - usage->prompt : estimateTokens(text);
+  const std::int64_t billed = reported ? usage->total : promptEstimate + estimateTokens(text);
+
+  std::optional<store::Message> reply;
+  if (!(failure && text.empty())) {
+    store::Message m;
+    m.messageId = aid;
+    m.chatId = g->chatId();
+    m.parentMessageId = parentMessageId;
+    m.role = "assistant";
+    m.content = text;
+    json::object meta{{"status", status}};
+    if (!finishReason.empty()) meta["finish_reason"] = finishReason;
+    m.metadataJson = json::serialize(meta);
+    m.tokensConsumed = billed;
+    m.createdAt = clock_.now();
+    reply = m;
+  }
+  const std::string userId = g->userId(), chatId = g->chatId(), generationId = g->id();
+  auto finished = co_await dbPool_.run([&]() -> Result<store::Usage> {
+    if (reply) {
+      auto saved = store_.appendMessage(*reply);
+      if (!saved) {
+        spdlog::error("the reply {} to chat {} could not be saved: {}", reply->messageId, chatId, saved.error().message);
+        return std::move(saved).error();
+      }
+    }
+    auto settled = store_.settleTokens(userId, reservation.reserved, billed);
+    (void)store_.releaseGeneration(chatId, generationId);
+    return settled;
+  });
+  tokensBilled_.inc(static_cast<std::uint64_t>(std::max<std::int64_t>(0, billed)));
+  const json::value message = reply ? json::value(messageJson(*reply)) : json::value(nullptr);
+  if (!finished) {
+    failure = finished.error();
+  }
+  if (failure) {
+    g->close(frame(nextId(), "error",
+                   json::object{{"error", json::object{{"code", errcName(failure->code)}, {"message", failure->message}}},
+                                {"message", message}}));
+  } else {
+    const std::int64_t remaining = std::max<std::int64_t>(0, finished->tokenLimit - finished->totalTokensUsed);
+    g->close(frame(nextId(), "done",
+                   json::object{{"message", message},
+                                {"usage", json::object{{"prompt_tokens", promptTokens},
+                                                       {"completion_tokens", completionTokens},
+                                                       {"total_tokens", billed}}},
+                                {"remaining_tokens", remaining}}));
+  }
+  g->onStop(nullptr);
+  registry_.remove(chatId, generationId);
+  activeStreams_.dec();
+}
+
+asio::awaitable<Result<void>> MessageEngine::stop(std::string userId, std::string chatId) {
+  auto chat = co_await dbPool_.run([&] { return store_.findChat(userId, chatId); });
+  if (!chat) co_return std::move(chat).error();
+  if (!chat->has_value()) co_return Error::make(Errc::not_found, "no such chat");
+  auto g = registry_.find(chatId);
+  if (!g || g->userId() != userId) co_return Error::make(Errc::not_found, "no reply is being generated in this chat");
+  g->requestStop(Generation::StopReason::user);
+  co_return Result<void>{};
+}
+
+}  // namespace atelier::chat

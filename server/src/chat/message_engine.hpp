@@ -1,0 +1,78 @@
+// Sending a message: every check of the contract in its order, the token reservation, the
+// per-chat generation lease, the provider call, then a detached generation task that saves
+// the reply once at the end and settles the tokens.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "chat/generation.hpp"
+#include "http/middleware.hpp"
+#include "llm/provider.hpp"
+#include "store/store.hpp"
+#include "util/metrics.hpp"
+#include "util/result.hpp"
+#include "util/time.hpp"
+#include "util/worker_pool.hpp"
+
+namespace atelier::chat {
+
+// The platform's assistant persona (SYSTEM_PROMPT_FILE replaces it).
+extern const char* const kDefaultSystemPrompt;
+
+// The contract's estimate: ceil(characters / 4 × 1.3).
+std::int64_t estimateTokens(std::string_view text);
+
+struct EngineSettings {
+  int maxOutputTokens = 2048;
+  int maxMessageChars = 16000;
+  int maxContextTokens = 32000;
+  std::string systemPrompt = kDefaultSystemPrompt;
+  std::chrono::seconds tokenResetInterval{30 * 86400};
+  std::chrono::seconds lease{120};  // generation lease; renewed while the reply streams
+  std::uint32_t messagesPerMinute = 20;
+};
+
+struct SendRequest {
+  std::string userId;
+  std::string chatId;
+  std::string message;
+};
+
+class MessageEngine {
+ public:
+  // `provider` may be null: sending then answers 503 provider_not_configured.
+  MessageEngine(EngineSettings settings, store::Store& store, WorkerPool& dbPool, const Clock& clock,
+                llm::ModelProvider* provider, GenerationRegistry& registry, MetricsRegistry& metrics);
+
+  // Checks, reserves, calls the provider; on success the generation runs on `executor` and
+  // its first frame (`start`) is ready. Errors are the contract's plain JSON errors.
+  boost::asio::awaitable<Result<std::shared_ptr<Generation>>> send(SendRequest request,
+                                                                   boost::asio::any_io_executor executor);
+  // Stops the generation running in the chat (404 when none, or another user's chat).
+  boost::asio::awaitable<Result<void>> stop(std::string userId, std::string chatId);
+
+  GenerationRegistry& registry() { return registry_; }
+  Gauge& activeStreams() { return activeStreams_; }
+
+ private:
+  boost::asio::awaitable<void> run(std::shared_ptr<Generation> g, std::shared_ptr<llm::GenerationStream> stream,
+                                   store::Reservation reservation, std::int64_t promptEstimate,
+                                   std::string parentMessageId);
+
+  EngineSettings settings_;
+  store::Store& store_;
+  WorkerPool& dbPool_;
+  const Clock& clock_;
+  llm::ModelProvider* provider_;
+  GenerationRegistry& registry_;
+  http::RateLimiter messageLimiter_;
+  Gauge& activeStreams_;
+  Counter& tokensBilled_;
+  Family<Counter>& providerErrors_;
+  Histogram& timeToFirstToken_;
+};
+
+}  // namespace atelier::chat

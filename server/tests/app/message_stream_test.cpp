@@ -1,0 +1,251 @@
+// Sending a message end to end: real HTTP, real database, a fake Gemini speaking the real
+// streaming format. The SSE contract, persistence, quotas, stop, failures.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "app/app_fixture.hpp"
+#include "store/store.hpp"
+#include "support/fake_gemini.hpp"
+#include "support/sse_client.hpp"
+#include "util/crypto.hpp"
+
+namespace atelier::app {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+using test::DbKind;
+using test::GeminiScript;
+using test::SseClient;
+using test::SseEventRecord;
+
+class MessageStreamTest : public AppFixture {
+ protected:
+  config::EnvMap extraEnv() const override {
+    return {{"GEMINI_API_KEY", test::FakeGemini::kApiKey},
+            {"GEMINI_BASE_URL", gemini_.baseUrl()},
+            {"GEMINI_MODEL", "gemini-test"},
+            {"DEFAULT_TOKEN_LIMIT", tokenLimit()},
+            {"UPSTREAM_TIMEOUT", "5s"}};
+  }
+  virtual std::string tokenLimit() const { return "100000"; }
+
+  std::string chatOf(const Session& s) {
+    auto r = post("/api/chat", json::object{}, s.access);
+    EXPECT_EQ(r.status, 201);
+    return std::string(r.json.at("chat_id").as_string());
+  }
+  std::unique_ptr<SseClient> send(const Session& s, const std::string& chatId, const std::string& message) {
+    return std::make_unique<SseClient>(app_->port(), "/api/chat/" + chatId + "/message",
+                                       json::serialize(json::object{{"message", message}}), s.access);
+  }
+  static std::string texts(const std::vector<SseEventRecord>& events) {
+    std::string out;
+    for (const auto& e : events) {
+      if (e.event == "message") out += std::string(e.json().at("text").as_string());
+    }
+    return out;
+  }
+
+  test::FakeGemini gemini_;
+};
+
+TEST_P(MessageStreamTest, AReplyStreamsAsStartTextsAndDoneAndIsSaved) {
+  const auto s = newUser("stream");
+  const auto chat = chatOf(s);
+  auto c = send(s, chat, "  Paint me a sunset over the sea  ");
+  ASSERT_EQ(c->status(), 200) << c->errorBody();
+  EXPECT_EQ(c->head()->header("Content-Type"), "text/event-stream");
+  EXPECT_EQ(c->head()->header("Cache-Control"), "no-cache");
+  EXPECT_EQ(c->head()->header("X-Accel-Buffering"), "no");
+  const auto events = c->rest();
+  ASSERT_GE(events.size(), 5u);
+  EXPECT_EQ(events.front().event, "start");
+  const auto start = events.front().json();
+  EXPECT_EQ(start.at("user_message").at("content"), "Paint me a sunset over the sea");
+  EXPECT_EQ(start.at("user_message").at("role"), "user");
+  const std::string aid(start.at("assistant_message_id").as_string());
+  EXPECT_EQ(events[1].id, aid + ":1");
+  EXPECT_EQ(texts(events), "Hello, world!");
+  const auto& done = events.back();
+  ASSERT_EQ(done.event, "done");
+  const auto d = done.json();
+  EXPECT_EQ(d.at("message").at("message_id"), json::value(aid));
+  EXPECT_EQ(d.at("message").at("content"), "Hello, world!");
+  EXPECT_EQ(d.at("message").at("metadata").at("status"), "complete");
+  EXPECT_EQ(d.at("usage").at("total_tokens"), 13);  // the provider's figure
+  EXPECT_EQ(d.at("message").at("tokens_consumed"), 13);
+  EXPECT_EQ(d.at("remaining_tokens"), 100000 - 13);
+  for (const auto& e : events) EXPECT_EQ(e.data.find('\n'), std::string::npos) << "data is one line of JSON";
+
+  auto history = get("/api/chat/" + chat, s.access);
+  const auto& ms = history.json.at("messages").as_array();
+  ASSERT_EQ(ms.size(), 2u);
+  EXPECT_EQ(ms[0].at("role"), "user");
+  EXPECT_EQ(ms[1].at("role"), "assistant");
+  EXPECT_EQ(ms[1].at("parent_message_id"), ms[0].at("message_id"));
+  EXPECT_EQ(history.json.at("chat").at("title"), "Paint me a sunset over the sea");
+  EXPECT_EQ(history.json.at("chat").at("current_message_id"), json::value(aid));
+  EXPECT_EQ(get("/api/usage", s.access).json.at("total_tokens_used"), 13);
+}
+
+TEST_P(MessageStreamTest, TheHistoryGoesToTheModelOldestFirstWithThePersona) {
+  const auto s = newUser("history");
+  const auto chat = chatOf(s);
+  send(s, chat, "first question")->rest();
+  send(s, chat, "second question")->rest();
+  const auto reqs = gemini_.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  const auto& contents = reqs[1].body.at("contents").as_array();
+  ASSERT_EQ(contents.size(), 3u);
+  EXPECT_EQ(contents[0].at("parts").at(0).at("text"), "first question");
+  EXPECT_EQ(contents[1].at("role"), "model");
+  EXPECT_EQ(contents[1].at("parts").at(0).at("text"), "Hello, world!");
+  EXPECT_EQ(contents[2].at("parts").at(0).at("text"), "second question");
+  const std::string persona(reqs[1].body.at("systemInstruction").at("parts").at(0).at("text").as_string());
+  EXPECT_EQ(persona.rfind("You are the AI Assistant for the AI-NFT Platform", 0), 0u);
+}
+
+TEST_P(MessageStreamTest, AProviderErrorBeforeStreamingIsPlainJsonAndKeepsNothing) {
+  const auto s = newUser("failbefore");
+  const auto chat = chatOf(s);
+  GeminiScript fail;
+  fail.httpError = 429;
+  gemini_.script(fail);
+  auto c = send(s, chat, "hello?");
+  EXPECT_EQ(c->status(), 502);
+  const auto err = json::parse(c->errorBody());
+  EXPECT_EQ(err.at("error").at("code"), "upstream_error");
+  EXPECT_EQ(err.at("error").at("details").at("provider_status"), 429);
+  EXPECT_EQ(c->errorBody().find("simulated"), std::string::npos);
+  EXPECT_EQ(get("/api/chat/" + chat, s.access).json.at("messages").as_array().size(), 0u);
+  EXPECT_EQ(get("/api/usage", s.access).json.at("total_tokens_used"), 0);
+  gemini_.script(GeminiScript{});
+  EXPECT_EQ(send(s, chat, "again")->status(), 200);  // the lease was released
+}
+
+TEST_P(MessageStreamTest, ADropMidStreamEndsWithAnErrorEventAndKeepsWhatArrived) {
+  const auto s = newUser("drop");
+  const auto chat = chatOf(s);
+  GeminiScript drop;
+  drop.chunks = {"one ", "two ", "three"};
+  drop.dropAfter = 2;
+  gemini_.script(drop);
+  const auto events = send(s, chat, "go")->rest();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(texts(events), "one two ");
+  ASSERT_EQ(events.back().event, "error");
+  const auto e = events.back().json();
+  EXPECT_EQ(e.at("error").at("code"), "upstream_error");
+  EXPECT_EQ(e.at("message").at("content"), "one two ");
+  EXPECT_EQ(e.at("message").at("metadata").at("status"), "incomplete");
+  const auto ms = get("/api/chat/" + chat, s.access).json.at("messages").as_array();
+  ASSERT_EQ(ms.size(), 2u);
+  EXPECT_EQ(ms[1].at("content"), "one two ");
+  // No usage reported for a broken stream: the estimate is billed.
+  EXPECT_GT(get("/api/usage", s.access).json.at("total_tokens_used").as_int64(), 0);
+}
+
+TEST_P(MessageStreamTest, StopEndsTheReplyWithDoneAndSavesWhatArrived) {
+  const auto s = newUser("stop");
+  const auto chat = chatOf(s);
+  GeminiScript slow;
+  slow.chunks = std::vector<std::string>(40, "word ");
+  slow.delay = 50ms;
+  gemini_.script(slow);
+  auto c = send(s, chat, "a long story");
+  ASSERT_EQ(c->status(), 200);
+  ASSERT_EQ(c->next()->event, "start");
+  ASSERT_TRUE(c->next());  // the first text
+  // A second message while this one runs is refused.
+  auto busy = post("/api/chat/" + chat + "/message", {{"message", "me too"}}, s.access);
+  EXPECT_EQ(busy.status, 409);
+  EXPECT_EQ(busy.errorCode(), "generation_in_progress");
+  EXPECT_EQ(post("/api/chat/" + chat + "/stop", json::object{}, s.access).status, 204);
+  auto events = c->rest();
+  ASSERT_FALSE(events.empty());
+  ASSERT_EQ(events.back().event, "done");
+  const auto d = events.back().json();
+  EXPECT_EQ(d.at("message").at("metadata").at("status"), "stopped");
+  const std::string content(d.at("message").at("content").as_string());
+  EXPECT_EQ(content, "word " + texts(events));
+  EXPECT_LT(content.size(), 40u * 5u);
+  EXPECT_EQ(post("/api/chat/" + chat + "/stop", json::object{}, s.access).errorCode(), "not_found");
+}
+
+TEST_P(MessageStreamTest, AClientThatLeavesDoesNotStopTheReply) {
+  const auto s = newUser("leave");
+  const auto chat = chatOf(s);
+  GeminiScript slow;
+  slow.chunks = std::vector<std::string>(10, "more ");
+  slow.delay = 30ms;
+  gemini_.script(slow);
+  {
+    auto c = send(s, chat, "tell me");
+    ASSERT_EQ(c->next()->event, "start");
+    c->abandon();
+  }
+  std::string content;
+  for (int i = 0; i < 100 && content.empty(); ++i) {
+    std::this_thread::sleep_for(50ms);
+    auto ms = get("/api/chat/" + chat, s.access).json.at("messages").as_array();
+    if (ms.size() == 2) content = std::string(ms[1].at("content").as_string());
+  }
+  std::string expected;
+  for (int i = 0; i < 10; ++i) expected += "more ";
+  EXPECT_EQ(content, expected);
+}
+
+TEST_P(MessageStreamTest, BadMessagesAreRefusedBeforeAnyStream) {
+  const auto s = newUser("bad");
+  const auto chat = chatOf(s);
+  EXPECT_EQ(post("/api/chat/" + chat + "/message", {{"message", "   "}}, s.access).errorField(), "message");
+  EXPECT_EQ(post("/api/chat/" + chat + "/message", {{"message", 42}}, s.access).errorField(), "message");
+  EXPECT_EQ(post("/api/chat/" + chat + "/message", {{"message", std::string(16001, 'x')}}, s.access).errorField(),
+            "message");
+  auto att = post("/api/chat/" + chat + "/message",
+                  {{"message", "look"}, {"attachments", json::array{{{"type", "image"}, {"url", "https://evil.example/x.png"}}}}},
+                  s.access);
+  EXPECT_EQ(att.errorCode(), "invalid_attachment");
+  EXPECT_EQ(post("/api/chat/" + newUuidV7() + "/message", {{"message", "hi"}}, s.access).errorCode(), "not_found");
+  EXPECT_TRUE(gemini_.requests().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, MessageStreamTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+                         [](const auto& info) { return test::dbKindName(info.param); });
+
+// A small quota: the output budget is capped by what remains, then the limit blocks.
+class SmallQuotaTest : public MessageStreamTest {
+ protected:
+  std::string tokenLimit() const override { return "400"; }
+};
+
+TEST_P(SmallQuotaTest, MaxOutputNeverExceedsWhatRemainsAndTheLimitBlocks) {
+  const auto s = newUser("quota");
+  const auto chat = chatOf(s);
+  GeminiScript big;
+  big.chunks = std::vector<std::string>(3, "x");
+  big.promptTokens = 350;  // the provider bills more than the estimate
+  gemini_.script(big);
+  auto first = send(s, chat, "hello");
+  ASSERT_EQ(first->status(), 200);
+  first->rest();
+  const auto reqs = gemini_.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  const auto maxOut = reqs[0].body.at("generationConfig").at("maxOutputTokens").as_int64();
+  EXPECT_GT(maxOut, 0);
+  EXPECT_LT(maxOut, 400);
+  EXPECT_LE(maxOut, 2048);
+  EXPECT_EQ(get("/api/usage", s.access).json.at("total_tokens_used"), 353);
+  // What remains (47) cannot even hold the prompt estimate of the persona: refused.
+  auto second = post("/api/chat/" + chat + "/message", {{"message", "more"}}, s.access);
+  EXPECT_EQ(second.status, 403);
+  EXPECT_EQ(second.errorCode(), "token_limit_exceeded");
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, SmallQuotaTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+                         [](const auto& info) { return test::dbKindName(info.param); });
+
+}  // namespace
+}  // namespace atelier::app
