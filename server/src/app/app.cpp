@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -76,6 +77,7 @@ class App::Impl {
     if (!applied) return std::move(applied).error();
     if (*applied > 0)
       spdlog::info("applied {} migration(s) to the {} database", *applied, store_->dialect());
+    recoverGenerations();
     dbPool_ = std::make_unique<WorkerPool>("db", kDbConnections, kDbQueue);
     hashPool_ = std::make_unique<WorkerPool>("hash", kHashThreads, kHashQueue);
     hasher_ = std::make_unique<auth::PasswordHasher>(auth::HashLimits::interactive());
@@ -110,6 +112,8 @@ class App::Impl {
     if (auto listening = server_->listen(); !listening) return std::move(listening).error();
     server_->start();
 
+    asio::co_spawn(
+        main(), [this] { return sweepLeases(); }, asio::detached);
     threads_.reserve(contexts_.size());
     for (auto& c : contexts_) {
       threads_.emplace_back([ctx = c.get()] { ctx->run(); });
@@ -193,14 +197,46 @@ class App::Impl {
     engine.maxContextTokens = config_.maxContextTokens;
     if (!config_.systemPrompt.empty()) engine.systemPrompt = config_.systemPrompt;
     engine.tokenResetInterval = config_.tokenResetInterval;
-    engine.lease =
-        std::max<std::chrono::seconds>(std::chrono::seconds(120), config_.upstreamTimeout * 2);
+    engine.lease = leaseDuration();
     engine.messagesPerMinute = static_cast<std::uint32_t>(config_.rateLimitMessagesPerMinute);
     engine_ = std::make_unique<chat::MessageEngine>(std::move(engine), *store_, *dbPool_, *clock_,
                                                     provider_.get(), generations_, metrics_);
     chat::registerMessageRoutes(router_, *engine_, config_.maxMessageChars,
                                 auth::requireUser(*auth_));
     registerWebRoutes(router_);
+  }
+
+  // Replies left half-finished by an instance that died (this one before a crash, or another
+  // one) are saved as incomplete once their lease has expired.
+  void recoverGenerations() {
+    auto recovered = store_->recoverGenerations(clock_->now());
+    if (!recovered) {
+      spdlog::error("could not recover interrupted replies: {}", recovered.error().message);
+    } else if (*recovered > 0) {
+      spdlog::warn("recovered {} reply(ies) interrupted by a crash; saved as incomplete",
+                   *recovered);
+    }
+  }
+
+  std::chrono::seconds leaseDuration() const {
+    return std::max<std::chrono::seconds>(std::chrono::seconds(120), config_.upstreamTimeout * 2);
+  }
+
+  // Looks for expired leases every half lease, until shutdown.
+  asio::awaitable<void> sweepLeases() {
+    sweepTimer_ = std::make_unique<asio::steady_timer>(main());
+    for (;;) {
+      sweepTimer_->expires_after(leaseDuration() / 2);
+      boost::system::error_code ec;
+      auto token = asio::redirect_error(asio::use_awaitable, ec);
+      co_await sweepTimer_->async_wait(token);
+      if (ec || server_->draining()) co_return;
+      auto done = co_await dbPool_->run([this]() -> Result<void> {
+        recoverGenerations();
+        return {};
+      });
+      (void)done;
+    }
   }
 
   // Stop accepting; let in-flight requests and streams finish within SHUTDOWN_GRACE; then
@@ -212,6 +248,7 @@ class App::Impl {
       co_return;
     }
     server_->beginShutdown();
+    if (sweepTimer_) sweepTimer_->cancel();
     const auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(config_.shutdownGrace);
     spdlog::info("draining: {} request(s) in flight, up to {} ms", server_->activeRequests(),
                  grace.count());
@@ -282,6 +319,7 @@ class App::Impl {
   std::unique_ptr<chat::MessageEngine> engine_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<asio::signal_set> signals_;
+  std::unique_ptr<asio::steady_timer> sweepTimer_;
   std::vector<std::thread> threads_;
   std::once_flag shutdownOnce_;
   int exitCode_ = 0;

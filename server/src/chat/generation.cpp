@@ -10,7 +10,8 @@ namespace atelier::chat {
 
 namespace asio = boost::asio;
 
-Generation::Generation(std::string id, std::string chatId, std::string userId, std::string assistantMessageId)
+Generation::Generation(std::string id, std::string chatId, std::string userId,
+                       std::string assistantMessageId)
     : id_(std::move(id)),
       chatId_(std::move(chatId)),
       userId_(std::move(userId)),
@@ -41,14 +42,16 @@ void Generation::close(std::string frame) {
   wakeAll();
 }
 
-asio::awaitable<Generation::Snapshot> Generation::waitBeyond(std::size_t seen, std::chrono::milliseconds timeout) {
+asio::awaitable<Generation::Snapshot> Generation::waitBeyond(std::size_t seen,
+                                                             std::chrono::milliseconds timeout) {
   auto ex = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(ex);
   {
     std::lock_guard lock(mu_);
     if (frames_.size() > seen || closed_) {
       Snapshot s;
-      s.frames.assign(frames_.begin() + static_cast<std::ptrdiff_t>(std::min(seen, frames_.size())), frames_.end());
+      s.frames.assign(frames_.begin() + static_cast<std::ptrdiff_t>(std::min(seen, frames_.size())),
+                      frames_.end());
       s.closed = closed_;
       co_return s;
     }
@@ -102,9 +105,11 @@ void GenerationRegistry::stopAll(Generation::StopReason reason) {
   std::vector<std::shared_ptr<Generation>> all;
   {
     std::lock_guard lock(mu_);
-    for (auto& [chat, g] : byChat_) all.push_back(g);
+    for (auto& [chat, g] : byChat_)
+      all.push_back(g);
   }
-  for (auto& g : all) g->requestStop(reason);
+  for (auto& g : all)
+    g->requestStop(reason);
 }
 
 std::size_t GenerationRegistry::size() const {

@@ -6,10 +6,10 @@
 // waitBeyond() on their own executor.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -24,7 +24,8 @@ class Generation {
  public:
   enum class StopReason { none, user, shutdown };
 
-  Generation(std::string id, std::string chatId, std::string userId, std::string assistantMessageId);
+  Generation(std::string id, std::string chatId, std::string userId,
+             std::string assistantMessageId);
 
   const std::string& id() const { return id_; }
   const std::string& chatId() const { return chatId_; }

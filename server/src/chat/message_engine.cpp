@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 #include <cmath>
 
@@ -18,11 +19,16 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 const char* const kDefaultSystemPrompt =
-    "You are the AI Assistant for the AI-NFT Platform, a creative hub for digital artists and collectors. Your "
-    "goal is to assist users in generating ideas for NFT collections, refining art prompts, and understanding "
-    "blockchain concepts. Guidelines: 1. Be creative, concise, and helpful. 2. If asked about image generation, "
-    "guide users on how to describe their vision (future capability). 3. Maintain a professional yet innovative "
-    "tone. 4. Do not provide financial advice regarding crypto trading. 5. Support future multi-modal "
+    "You are the AI Assistant for the AI-NFT Platform, a creative hub for digital artists and "
+    "collectors. Your "
+    "goal is to assist users in generating ideas for NFT collections, refining art prompts, and "
+    "understanding "
+    "blockchain concepts. Guidelines: 1. Be creative, concise, and helpful. 2. If asked about "
+    "image generation, "
+    "guide users on how to describe their vision (future capability). 3. Maintain a professional "
+    "yet innovative "
+    "tone. 4. Do not provide financial advice regarding crypto trading. 5. Support future "
+    "multi-modal "
     "interactions (images will be analyzed/generated).";
 
 namespace {
@@ -46,7 +52,8 @@ std::string titleFrom(std::string_view text, std::size_t maxChars) {
     i += len;
     ++chars;
   }
-  while (!out.empty() && (out.back() == ' ' || out.back() == '\t')) out.pop_back();
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\t'))
+    out.pop_back();
   return out;
 }
 
@@ -61,11 +68,13 @@ std::string frame(std::string_view id, std::string_view event, const json::value
 }  // namespace
 
 std::int64_t estimateTokens(std::string_view text) {
-  return static_cast<std::int64_t>(std::ceil(static_cast<double>(http::utf8Length(text)) / 4.0 * 1.3));
+  return static_cast<std::int64_t>(
+      std::ceil(static_cast<double>(http::utf8Length(text)) / 4.0 * 1.3));
 }
 
-MessageEngine::MessageEngine(EngineSettings settings, store::Store& store, WorkerPool& dbPool, const Clock& clock,
-                             llm::ModelProvider* provider, GenerationRegistry& registry, MetricsRegistry& metrics)
+MessageEngine::MessageEngine(EngineSettings settings, store::Store& store, WorkerPool& dbPool,
+                             const Clock& clock, llm::ModelProvider* provider,
+                             GenerationRegistry& registry, MetricsRegistry& metrics)
     : settings_(std::move(settings)),
       store_(store),
       dbPool_(dbPool),
@@ -73,84 +82,112 @@ MessageEngine::MessageEngine(EngineSettings settings, store::Store& store, Worke
       provider_(provider),
       registry_(registry),
       messageLimiter_(settings_.messagesPerMinute, std::chrono::seconds(60)),
-      activeStreams_(metrics.gauge("atelier_active_streams", "Replies being generated and streamed now.")),
+      activeStreams_(
+          metrics.gauge("atelier_active_streams", "Replies being generated and streamed now.")),
       tokensBilled_(metrics.counter("atelier_tokens_billed_total", "Tokens billed to users.")),
-      providerErrors_(metrics.counterFamily("atelier_provider_errors_total", "Model provider failures, by kind.",
-                                            {"kind"})),
+      providerErrors_(metrics.counterFamily("atelier_provider_errors_total",
+                                            "Model provider failures, by kind.", {"kind"})),
       timeToFirstToken_(metrics.histogram("atelier_time_to_first_token_seconds",
-                                          "From the provider call to the first reply text.", latencyBuckets())) {}
+                                          "From the provider call to the first reply text.",
+                                          latencyBuckets())) {}
 
-asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(SendRequest request,
-                                                                        asio::any_io_executor executor) {
-  const std::string userId = request.userId, chatId = request.chatId;
+// Every check and the reservation, in the contract's order, as one job on a database thread
+// (one hand-off instead of five: under load each hop is a queue and two context switches).
+Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& request,
+                                                       const std::string& generationId,
+                                                       TimePoint now) {
+  const std::string& userId = request.userId;
+  const std::string& chatId = request.chatId;
   // 1. the chat
-  auto chat = co_await dbPool_.run([&] { return store_.findChat(userId, chatId); });
-  if (!chat) co_return std::move(chat).error();
-  if (!chat->has_value()) co_return Error::make(Errc::not_found, "no such chat");
+  auto chat = store_.findChat(userId, chatId);
+  if (!chat) return std::move(chat).error();
+  if (!chat->has_value()) return Error::make(Errc::not_found, "no such chat");
   // 2. the per-user message rate
-  if (const int wait = messageLimiter_.acquire(userId, std::chrono::steady_clock::now()); wait > 0) {
+  if (const int wait = messageLimiter_.acquire(userId, std::chrono::steady_clock::now());
+      wait > 0) {
     Error e = Error::make(Errc::rate_limited, "too many messages; slow down");
     e.retryAfterSeconds = wait;
-    co_return e;
+    return e;
   }
   // 3. the token limit (the reservation below is the atomic check)
-  const auto now = clock_.now();
-  auto usage = co_await dbPool_.run([&] { return store_.getUsage(userId, now, settings_.tokenResetInterval); });
-  if (!usage) co_return std::move(usage).error();
+  auto usage = store_.getUsage(userId, now, settings_.tokenResetInterval);
+  if (!usage) return std::move(usage).error();
   if (!usage->has_value() || (*usage)->totalTokensUsed >= (*usage)->tokenLimit) {
-    co_return Error::make(Errc::token_limit_exceeded, "your token quota is used up; it resets at the next interval");
+    return Error::make(Errc::token_limit_exceeded,
+                       "your token quota is used up; it resets at the next interval");
   }
   // 4. one generation per chat
-  const std::string generationId = newUuidV7();
-  auto claimed = co_await dbPool_.run(
-      [&] { return store_.claimGeneration(userId, chatId, generationId, now, now + settings_.lease); });
-  if (!claimed) co_return std::move(claimed).error();
-  auto release = [&]() -> asio::awaitable<void> {
-    auto r = co_await dbPool_.run([&] { return store_.releaseGeneration(chatId, generationId); });
-    if (!r) spdlog::error("could not release the generation lease of chat {}: {}", chatId, r.error().message);
+  auto claimed = store_.claimGeneration(userId, chatId, generationId, now, now + settings_.lease);
+  if (!claimed) return std::move(claimed).error();
+  auto giveUp = [&](Error e) -> Result<Prepared> {
+    if (auto r = store_.releaseGeneration(chatId, generationId); !r) {
+      spdlog::error("could not release the generation lease of chat {}: {}", chatId,
+                    r.error().message);
+    }
+    return e;
   };
   // 5. a configured provider
   if (provider_ == nullptr) {
-    co_await release();
-    co_return Error::make(Errc::provider_not_configured, "no model provider is configured on this server");
+    return giveUp(Error::make(Errc::provider_not_configured,
+                              "no model provider is configured on this server"));
   }
   // The history: the newest messages that fit the context budget, oldest first.
-  auto page = co_await dbPool_.run([&] { return store_.listMessages(chatId, 500, std::nullopt); });
-  if (!page) {
-    co_await release();
-    co_return std::move(page).error();
-  }
-  llm::GenerationRequest gen;
-  gen.systemInstruction = settings_.systemPrompt;
-  std::int64_t promptEstimate = estimateTokens(gen.systemInstruction) + estimateTokens(request.message);
+  auto page = store_.listMessages(chatId, 500, std::nullopt);
+  if (!page) return giveUp(std::move(page).error());
+  Prepared p{std::move(**chat), {}, 0, {}};
+  p.gen.systemInstruction = settings_.systemPrompt;
+  p.promptEstimate = estimateTokens(p.gen.systemInstruction) + estimateTokens(request.message);
   std::vector<llm::Turn> history;
   for (auto it = page->messages.rbegin(); it != page->messages.rend(); ++it) {
     if (it->role == "system" || it->content.empty()) continue;
     const auto cost = estimateTokens(it->content);
-    if (promptEstimate + cost > settings_.maxContextTokens) break;
-    promptEstimate += cost;
-    history.push_back({it->role == "user" ? llm::Turn::Role::user : llm::Turn::Role::model, it->content, {}});
+    if (p.promptEstimate + cost > settings_.maxContextTokens) break;
+    p.promptEstimate += cost;
+    history.push_back({it->role == "user" ? llm::Turn::Role::user : llm::Turn::Role::model,
+                       std::move(it->content),
+                       {}});
   }
-  gen.contents.assign(history.rbegin(), history.rend());
-  gen.contents.push_back({llm::Turn::Role::user, request.message, {}});
-  // Tokens set aside before the call.
-  auto reservation = co_await dbPool_.run([&] {
-    return store_.reserveTokens(userId, promptEstimate, settings_.maxOutputTokens, now, settings_.tokenResetInterval);
-  });
-  if (!reservation) {
-    co_await release();
-    co_return std::move(reservation).error();
-  }
-  gen.maxOutputTokens = reservation->maxOutputTokens;
-  auto settleNothing = [&]() -> asio::awaitable<void> {
-    auto r = co_await dbPool_.run([&] { return store_.settleTokens(userId, reservation->reserved, 0); });
-    if (!r) spdlog::error("could not release a token reservation of user {}: {}", userId, r.error().message);
+  p.gen.contents.assign(std::make_move_iterator(history.rbegin()),
+                        std::make_move_iterator(history.rend()));
+  p.gen.contents.push_back({llm::Turn::Role::user, request.message, {}});
+  // Tokens set aside before the call, recorded on the lease so a crash cannot leak them.
+  auto reservation =
+      store_.reserveTokens(userId, p.promptEstimate, settings_.maxOutputTokens, now,
+                           settings_.tokenResetInterval, store::LeaseRef{chatId, generationId});
+  if (!reservation) return giveUp(std::move(reservation).error());
+  p.reservation = *reservation;
+  p.gen.maxOutputTokens = reservation->maxOutputTokens;
+  return p;
+}
+
+asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
+    SendRequest request, asio::any_io_executor executor) {
+  const std::string userId = request.userId, chatId = request.chatId;
+  const std::string generationId = newUuidV7();
+  const auto now = clock_.now();
+  auto prepared = co_await dbPool_.run([&] { return prepare(request, generationId, now); });
+  if (!prepared) co_return std::move(prepared).error();
+  const store::Chat& chat = prepared->chat;
+  const std::int64_t promptEstimate = prepared->promptEstimate;
+  const store::Reservation* reservation = &prepared->reservation;
+  llm::GenerationRequest gen = std::move(prepared->gen);
+  // Before any reply: nothing billed, the reservation returned, the chat free again.
+  auto abandon = [&]() -> asio::awaitable<void> {
+    auto r = co_await dbPool_.run([&]() -> Result<void> {
+      auto settled = store_.settleTokens(userId, reservation->reserved, 0);
+      auto released = store_.releaseGeneration(chatId, generationId);
+      if (!settled) return std::move(settled).error();
+      return released;
+    });
+    if (!r)
+      spdlog::error("could not return the reservation of chat {}: {}", chatId, r.error().message);
   };
   auto stream = co_await provider_->start(std::move(gen));
   if (!stream) {
-    providerErrors_.with({stream.error().code == Errc::upstream_timeout ? "timeout" : "before_stream"}).inc();
-    co_await settleNothing();
-    co_await release();
+    providerErrors_
+        .with({stream.error().code == Errc::upstream_timeout ? "timeout" : "before_stream"})
+        .inc();
+    co_await abandon();
     co_return std::move(stream).error();
   }
   std::shared_ptr<llm::GenerationStream> providerStream = std::move(stream).value();
@@ -158,48 +195,61 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(SendReq
   store::Message userMessage;
   userMessage.messageId = newUuidV7();
   userMessage.chatId = chatId;
-  userMessage.parentMessageId = (*chat)->currentMessageId;
+  userMessage.parentMessageId = chat.currentMessageId;
   userMessage.role = "user";
   userMessage.content = request.message;
   userMessage.createdAt = clock_.now();
-  const bool needsTitle = (*chat)->title.empty();
+  const bool needsTitle = chat.title.empty();
+  const std::string assistantMessageId = newUuidV7();
   auto saved = co_await dbPool_.run([&]() -> Result<store::Message> {
     auto m = store_.appendMessage(userMessage);
-    if (m && needsTitle) {
+    if (!m) return m;
+    if (needsTitle) {
       store::ChatPatch patch;
       patch.title = titleFrom(request.message, kTitleChars);
       (void)store_.updateChat(userId, chatId, patch, 1 << 30, userMessage.createdAt);
     }
+    // From here a crash leaves an incomplete reply behind, billed for the prompt.
+    const store::GenerationCheckpoint cp{assistantMessageId, userMessage.messageId, "",
+                                         promptEstimate};
+    (void)store_.checkpointGeneration(chatId, generationId, cp, clock_.now() + settings_.lease);
     return m;
   });
   if (!saved) {
     providerStream->cancel();
-    co_await settleNothing();
-    co_await release();
+    co_await abandon();
     co_return std::move(saved).error();
   }
-  auto g = std::make_shared<Generation>(generationId, chatId, userId, newUuidV7());
+  auto g = std::make_shared<Generation>(generationId, chatId, userId, assistantMessageId);
   g->append(frame("", "start",
-                  json::object{{"user_message", messageJson(*saved)}, {"assistant_message_id", g->assistantMessageId()}}));
+                  json::object{{"user_message", messageJson(*saved)},
+                               {"assistant_message_id", g->assistantMessageId()}}));
   std::weak_ptr<llm::GenerationStream> weak = providerStream;
   g->onStop([weak] {
     if (auto s = weak.lock()) s->cancel();
   });
   registry_.add(g);
   activeStreams_.inc();
-  asio::co_spawn(executor,
-                 [this, g, providerStream, r = *reservation, promptEstimate, parent = saved->messageId]() mutable {
-                   return run(g, providerStream, r, promptEstimate, parent);
-                 },
-                 asio::detached);
+  asio::co_spawn(
+      executor,
+      [this, g, providerStream, r = *reservation, promptEstimate,
+       parent = saved->messageId]() mutable {
+        return run(g, providerStream, r, promptEstimate, parent);
+      },
+      asio::detached);
   co_return g;
 }
 
-asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g, std::shared_ptr<llm::GenerationStream> stream,
-                                         store::Reservation reservation, std::int64_t promptEstimate,
-                                         std::string parentMessageId) {
+asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g,
+                                         std::shared_ptr<llm::GenerationStream> stream,
+                                         store::Reservation reservation,
+                                         std::int64_t promptEstimate, std::string parentMessageId) {
   const auto started = std::chrono::steady_clock::now();
-  auto leaseRenewed = started;
+  auto checkpointed = started;
+  auto checkpoints = std::make_shared<CheckpointState>();
+  const auto executor = co_await asio::this_coro::executor;
+  const auto checkpointEvery = std::min<std::chrono::steady_clock::duration>(
+      settings_.checkpointInterval, settings_.lease / 3);
   std::string text, finishReason;
   std::optional<llm::TokenUsage> usage;
   std::optional<Error> failure;
@@ -215,7 +265,8 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g, std::sha
     }
     if (!chunk->text.empty()) {
       if (text.empty()) {
-        timeToFirstToken_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        timeToFirstToken_.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       }
       text += chunk->text;
       g->append(frame(nextId(), "", json::object{{"text", chunk->text}}));
@@ -231,10 +282,19 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g, std::sha
       complete = true;
       break;
     }
-    if (std::chrono::steady_clock::now() - leaseRenewed > settings_.lease / 3) {
-      leaseRenewed = std::chrono::steady_clock::now();
-      const auto until = clock_.now() + settings_.lease;
-      (void)co_await dbPool_.run([&] { return store_.renewGeneration(g->chatId(), g->id(), until); });
+    if (checkpoints->lost) {
+      stream->cancel();
+      failure = Error::make(Errc::unavailable, "the reply was given up after its lease expired");
+      break;
+    }
+    if (std::chrono::steady_clock::now() - checkpointed >= checkpointEvery &&
+        !checkpoints->inFlight.exchange(true)) {
+      // Renew the lease and record the text so far, so a crash loses at most one interval —
+      // beside the stream, never in its way.
+      checkpointed = std::chrono::steady_clock::now();
+      store::GenerationCheckpoint cp{aid, parentMessageId, text,
+                                     promptEstimate + estimateTokens(text)};
+      asio::co_spawn(executor, checkpoint(g, checkpoints, std::move(cp)), asio::detached);
     }
   }
   const auto stop = g->stopReason();
@@ -242,14 +302,18 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g, std::sha
     failure = Error::make(Errc::unavailable, "the server is shutting down");
   }
   if (failure) {
-    providerErrors_.with({failure->code == Errc::upstream_timeout ? "timeout" : "mid_stream"}).inc();
+    providerErrors_.with({failure->code == Errc::upstream_timeout ? "timeout" : "mid_stream"})
+        .inc();
   }
-  const std::string status = failure ? "incomplete" : stop == Generation::StopReason::user ? "stopped" : "complete";
+  const std::string status = failure                                ? "incomplete"
+                             : stop == Generation::StopReason::user ? "stopped"
+                                                                    : "complete";
   // Billing: the provider's figure for a finished reply, else the estimate of what was
   // sent and received.
   const bool reported = complete && usage.has_value() && usage->total > 0;
   const std::int64_t promptTokens = reported ? usage->prompt : promptEstimate;
-  const std::int64_t completionTokens = reported ? usage->total - usage->prompt : estimateTokens(text);
+  const std::int64_t completionTokens =
+      reported ? usage->total - usage->prompt : estimateTokens(text);
   const std::int64_t billed = reported ? usage->total : promptEstimate + estimateTokens(text);
 
   std::optional<store::Message> reply;
@@ -268,18 +332,13 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g, std::sha
     reply = m;
   }
   const std::string userId = g->userId(), chatId = g->chatId(), generationId = g->id();
-  auto finished = co_await dbPool_.run([&]() -> Result<store::Usage> {
-    if (reply) {
-      auto saved = store_.appendMessage(*reply);
-      if (!saved) {
-        spdlog::error("the reply {} to chat {} could not be saved: {}", reply->messageId, chatId, saved.error().message);
-        return std::move(saved).error();
-      }
-    }
-    auto settled = store_.settleTokens(userId, reservation.reserved, billed);
-    (void)store_.releaseGeneration(chatId, generationId);
-    return settled;
-  });
+  const store::FinishedGeneration fin{userId, chatId, generationId, reply, reservation.reserved,
+                                      billed};
+  auto finished = co_await dbPool_.run([&] { return store_.finishGeneration(fin); });
+  if (!finished) {
+    spdlog::error("the reply {} to chat {} could not be saved: {}", aid, chatId,
+                  finished.error().message);
+  }
   tokensBilled_.inc(static_cast<std::uint64_t>(std::max<std::int64_t>(0, billed)));
   const json::value message = reply ? json::value(messageJson(*reply)) : json::value(nullptr);
   if (!finished) {
@@ -287,10 +346,12 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g, std::sha
   }
   if (failure) {
     g->close(frame(nextId(), "error",
-                   json::object{{"error", json::object{{"code", errcName(failure->code)}, {"message", failure->message}}},
+                   json::object{{"error", json::object{{"code", errcName(failure->code)},
+                                                       {"message", failure->message}}},
                                 {"message", message}}));
   } else {
-    const std::int64_t remaining = std::max<std::int64_t>(0, finished->tokenLimit - finished->totalTokensUsed);
+    const std::int64_t remaining =
+        std::max<std::int64_t>(0, finished->tokenLimit - finished->totalTokensUsed);
     g->close(frame(nextId(), "done",
                    json::object{{"message", message},
                                 {"usage", json::object{{"prompt_tokens", promptTokens},
@@ -303,12 +364,28 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g, std::sha
   activeStreams_.dec();
 }
 
+asio::awaitable<void> MessageEngine::checkpoint(std::shared_ptr<Generation> g,
+                                                std::shared_ptr<CheckpointState> state,
+                                                store::GenerationCheckpoint cp) {
+  const auto until = clock_.now() + settings_.lease;
+  auto held = co_await dbPool_.run(
+      [&] { return store_.checkpointGeneration(g->chatId(), g->id(), cp, until); });
+  if (!held) {
+    spdlog::warn("could not checkpoint the reply to chat {}: {}", g->chatId(),
+                 held.error().message);
+  } else if (!*held) {
+    state->lost = true;
+  }
+  state->inFlight = false;
+}
+
 asio::awaitable<Result<void>> MessageEngine::stop(std::string userId, std::string chatId) {
   auto chat = co_await dbPool_.run([&] { return store_.findChat(userId, chatId); });
   if (!chat) co_return std::move(chat).error();
   if (!chat->has_value()) co_return Error::make(Errc::not_found, "no such chat");
   auto g = registry_.find(chatId);
-  if (!g || g->userId() != userId) co_return Error::make(Errc::not_found, "no reply is being generated in this chat");
+  if (!g || g->userId() != userId)
+    co_return Error::make(Errc::not_found, "no reply is being generated in this chat");
   g->requestStop(Generation::StopReason::user);
   co_return Result<void>{};
 }

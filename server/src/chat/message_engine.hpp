@@ -3,6 +3,7 @@
 // the reply once at the end and settles the tokens.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
@@ -32,6 +33,8 @@ struct EngineSettings {
   std::string systemPrompt = kDefaultSystemPrompt;
   std::chrono::seconds tokenResetInterval{30 * 86400};
   std::chrono::seconds lease{120};  // generation lease; renewed while the reply streams
+  std::chrono::seconds checkpointInterval{
+      10};  // how often the text so far is recorded (at most lease/3)
   std::uint32_t messagesPerMinute = 20;
 };
 
@@ -44,13 +47,14 @@ struct SendRequest {
 class MessageEngine {
  public:
   // `provider` may be null: sending then answers 503 provider_not_configured.
-  MessageEngine(EngineSettings settings, store::Store& store, WorkerPool& dbPool, const Clock& clock,
-                llm::ModelProvider* provider, GenerationRegistry& registry, MetricsRegistry& metrics);
+  MessageEngine(EngineSettings settings, store::Store& store, WorkerPool& dbPool,
+                const Clock& clock, llm::ModelProvider* provider, GenerationRegistry& registry,
+                MetricsRegistry& metrics);
 
   // Checks, reserves, calls the provider; on success the generation runs on `executor` and
   // its first frame (`start`) is ready. Errors are the contract's plain JSON errors.
-  boost::asio::awaitable<Result<std::shared_ptr<Generation>>> send(SendRequest request,
-                                                                   boost::asio::any_io_executor executor);
+  boost::asio::awaitable<Result<std::shared_ptr<Generation>>> send(
+      SendRequest request, boost::asio::any_io_executor executor);
   // Stops the generation running in the chat (404 when none, or another user's chat).
   boost::asio::awaitable<Result<void>> stop(std::string userId, std::string chatId);
 
@@ -58,7 +62,23 @@ class MessageEngine {
   Gauge& activeStreams() { return activeStreams_; }
 
  private:
-  boost::asio::awaitable<void> run(std::shared_ptr<Generation> g, std::shared_ptr<llm::GenerationStream> stream,
+  struct Prepared {
+    store::Chat chat;
+    llm::GenerationRequest gen;
+    std::int64_t promptEstimate = 0;
+    store::Reservation reservation;
+  };
+  struct CheckpointState {
+    std::atomic<bool> inFlight{false};
+    std::atomic<bool> lost{false};  // another instance recovered the lease: give the reply up
+  };
+  boost::asio::awaitable<void> checkpoint(std::shared_ptr<Generation> g,
+                                          std::shared_ptr<CheckpointState> state,
+                                          store::GenerationCheckpoint cp);
+  Result<Prepared> prepare(const SendRequest& request, const std::string& generationId,
+                           TimePoint now);
+  boost::asio::awaitable<void> run(std::shared_ptr<Generation> g,
+                                   std::shared_ptr<llm::GenerationStream> stream,
                                    store::Reservation reservation, std::int64_t promptEstimate,
                                    std::string parentMessageId);
 

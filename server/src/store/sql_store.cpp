@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <set>
+#include <variant>
 
 #include "store/migrations.hpp"
 #include "util/crypto.hpp"
@@ -34,6 +35,9 @@ std::int64_t ms(TimePoint t) {
 }
 SqlValue optionalText(const std::optional<std::string>& v) {
   return v ? SqlValue(*v) : SqlValue(nullptr);
+}
+SqlValue nullIfEmpty(const std::string& v) {
+  return v.empty() ? SqlValue(nullptr) : SqlValue(v);
 }
 const char* purposeName(CodePurpose p) {
   return p == CodePurpose::verifyEmail ? "verify_email" : "reset_password";
@@ -492,20 +496,26 @@ Result<bool> SqlStore::deleteChat(std::string_view userId, std::string_view chat
 
 // ---- messages ------------------------------------------------------------------------------
 
+Result<void> SqlStore::insertMessage(SqlConnection& c, const Message& m) {
+  auto chat =
+      run(c, "UPDATE chats SET updated_at = @tsp($2), current_message_id = $3 WHERE chat_id = $1",
+          {m.chatId, ms(m.createdAt), m.messageId});
+  if (!chat) return std::move(chat).error();
+  if (chat->affected == 0) return Error::make(Errc::not_found, "no such chat");
+  auto ins =
+      run(c,
+          "INSERT INTO messages (message_id, chat_id, parent_message_id, role, content, metadata, "
+          "tokens_consumed, created_at) VALUES ($1, $2, $3, $4, $5, @json($6), $7, @tsp($8))",
+          {m.messageId, m.chatId, optionalText(m.parentMessageId), m.role, m.content,
+           m.metadataJson, m.tokensConsumed, ms(m.createdAt)});
+  if (!ins) return std::move(ins).error();
+  return {};
+}
+
 Result<Message> SqlStore::appendMessage(const Message& m) {
   return transaction<Message>([&](SqlConnection& c) -> Result<Message> {
-    auto chat =
-        run(c, "UPDATE chats SET updated_at = @tsp($2), current_message_id = $3 WHERE chat_id = $1",
-            {m.chatId, ms(m.createdAt), m.messageId});
-    if (!chat) return std::move(chat).error();
-    if (chat->affected == 0) return Error::make(Errc::not_found, "no such chat");
-    auto ins = run(
-        c,
-        "INSERT INTO messages (message_id, chat_id, parent_message_id, role, content, metadata, "
-        "tokens_consumed, created_at) VALUES ($1, $2, $3, $4, $5, @json($6), $7, @tsp($8))",
-        {m.messageId, m.chatId, optionalText(m.parentMessageId), m.role, m.content, m.metadataJson,
-         m.tokensConsumed, ms(m.createdAt)});
-    if (!ins) return std::move(ins).error();
+    auto r = insertMessage(c, m);
+    if (!r) return std::move(r).error();
     return m;
   });
 }
@@ -579,7 +589,8 @@ Result<std::optional<Usage>> SqlStore::getUsage(std::string_view userId, TimePoi
 
 Result<Reservation> SqlStore::reserveTokens(std::string_view userId, std::int64_t promptEstimate,
                                             int maxOutputTokens, TimePoint now,
-                                            std::chrono::seconds resetInterval) {
+                                            std::chrono::seconds resetInterval,
+                                            const std::optional<LeaseRef>& lease) {
   if (!isUuid(userId)) return Error::make(Errc::not_found, "no such user");
   const std::string uid(userId);
   return transaction<Reservation>([&](SqlConnection& c) -> Result<Reservation> {
@@ -612,6 +623,16 @@ Result<Reservation> SqlStore::reserveTokens(std::string_view userId, std::int64_
                        : run(c, "UPDATE user_usage SET total_tokens_used = $2 WHERE user_id = $1",
                              {uid, used + r.reserved});
     if (!up) return std::move(up).error();
+    if (lease) {
+      auto rec = run(c,
+                     "UPDATE chats SET generation_reserved = $3, generation_billed = 0 WHERE "
+                     "chat_id = $1 AND generation_id = $2",
+                     {lease->chatId, lease->generationId, r.reserved});
+      if (!rec) return std::move(rec).error();
+      if (rec->affected == 0) {
+        return Error::make(Errc::generation_in_progress, "the generation lease was lost");
+      }
+    }
     return r;
   });
 }
@@ -636,19 +657,39 @@ Result<void> SqlStore::claimGeneration(std::string_view userId, std::string_view
                                        std::string_view generationId, TimePoint now,
                                        TimePoint leaseUntil) {
   if (!isUuid(userId) || !isUuid(chatId)) return Error::make(Errc::not_found, "no such chat");
-  const std::string uid(userId), cid(chatId);
-  auto claimed = changed(
-      "UPDATE chats SET generation_id = $3, generation_expires_at = @tsp($5) WHERE chat_id = $1 "
-      "AND user_id = $2 "
-      "AND (generation_id IS NULL OR generation_expires_at <= @tsp($4))",
-      {cid, uid, std::string(generationId), ms(now), ms(leaseUntil)});
-  if (!claimed) return std::move(claimed).error();
-  if (*claimed) return {};
-  auto exists = query("SELECT 1 FROM chats WHERE chat_id = $1 AND user_id = $2", {cid, uid});
-  if (!exists) return std::move(exists).error();
-  if (exists->empty()) return Error::make(Errc::not_found, "no such chat");
-  return Error::make(Errc::generation_in_progress,
-                     "a reply is being generated in this chat; wait or stop it");
+  const std::string uid(userId), cid(chatId), gid(generationId);
+  auto result = transaction<std::monostate>([&](SqlConnection& c) -> Result<std::monostate> {
+    auto claim = [&]() -> Result<bool> {
+      auto r = run(c,
+                   "UPDATE chats SET generation_id = $3, generation_expires_at = @tsp($4) WHERE "
+                   "chat_id = $1 AND user_id = $2 AND generation_id IS NULL",
+                   {cid, uid, gid, ms(leaseUntil)});
+      if (!r) return std::move(r).error();
+      return r->affected > 0;
+    };
+    auto claimed = claim();
+    if (!claimed) return std::move(claimed).error();
+    if (*claimed) return std::monostate{};
+    auto held = run(c,
+                    "SELECT generation_id, @ts(generation_expires_at) FROM chats WHERE chat_id = "
+                    "$1 AND user_id = $2",
+                    {cid, uid});
+    if (!held) return std::move(held).error();
+    if (held->empty()) return Error::make(Errc::not_found, "no such chat");
+    const auto& h = held->rows.front();
+    if (h[0] && toTime(h[1]) <= now) {
+      // The holder died: recover its reply first, then take the chat.
+      auto recovered = recoverLease(c, cid, *h[0], now);
+      if (!recovered) return std::move(recovered).error();
+      claimed = claim();
+      if (!claimed) return std::move(claimed).error();
+      if (*claimed) return std::monostate{};
+    }
+    return Error::make(Errc::generation_in_progress,
+                       "a reply is being generated in this chat; wait or stop it");
+  });
+  if (!result) return std::move(result).error();
+  return {};
 }
 
 Result<bool> SqlStore::renewGeneration(std::string_view chatId, std::string_view generationId,
@@ -659,12 +700,107 @@ Result<bool> SqlStore::renewGeneration(std::string_view chatId, std::string_view
       {std::string(chatId), std::string(generationId), ms(leaseUntil)});
 }
 
+Result<bool> SqlStore::checkpointGeneration(std::string_view chatId, std::string_view generationId,
+                                            const GenerationCheckpoint& cp, TimePoint leaseUntil) {
+  if (!isUuid(chatId)) return false;
+  return changed(
+      "UPDATE chats SET generation_expires_at = @tsp($3), generation_reply_id = $4, "
+      "generation_parent_id = $5, generation_text = $6, generation_billed = $7 "
+      "WHERE chat_id = $1 AND generation_id = $2",
+      {std::string(chatId), std::string(generationId), ms(leaseUntil), nullIfEmpty(cp.replyId),
+       nullIfEmpty(cp.parentId), cp.text, cp.billed});
+}
+
+#define CLEAR_LEASE                                                                  \
+  "generation_id = NULL, generation_expires_at = NULL, generation_reply_id = NULL, " \
+  "generation_parent_id = NULL, generation_text = NULL, generation_reserved = 0, "   \
+  "generation_billed = 0"
+
+Result<Usage> SqlStore::finishGeneration(const FinishedGeneration& f) {
+  if (!isUuid(f.userId) || !isUuid(f.chatId)) return Error::make(Errc::not_found, "no such chat");
+  return transaction<Usage>([&](SqlConnection& c) -> Result<Usage> {
+    // Only the holder of the lease finishes: a generation whose lease was recovered by another
+    // instance (it stalled past the lease) must not save or bill twice.
+    auto held = run(c, "UPDATE chats SET " CLEAR_LEASE " WHERE chat_id = $1 AND generation_id = $2",
+                    {f.chatId, f.generationId});
+    if (!held) return std::move(held).error();
+    const bool holder = held->affected > 0;
+    if (holder && f.reply) {
+      auto saved = insertMessage(c, *f.reply);
+      if (!saved) return std::move(saved).error();
+    }
+    auto r = run(c,
+                 "UPDATE user_usage SET total_tokens_used = @greatest(0, total_tokens_used - $2) "
+                 "+ $3 WHERE user_id = $1 "
+                 "RETURNING user_id, total_tokens_used, token_limit, @ts(last_reset_at)",
+                 {f.userId, holder ? f.reserved : 0, holder ? f.billed : 0});
+    if (!r) return std::move(r).error();
+    if (r->empty()) return Error::make(Errc::not_found, "no such user");
+    if (!holder) {
+      return Error::make(Errc::unavailable, "the reply was given up after its lease expired");
+    }
+    const auto& row = r->rows.front();
+    return Usage{toStr(row[0]), toInt(row[1]), toInt(row[2]), toTime(row[3])};
+  });
+}
+
+Result<bool> SqlStore::recoverLease(SqlConnection& c, const std::string& chatId,
+                                    const std::string& generationId, TimePoint now) {
+  // Claim the dead lease first: of several instances recovering it at once, one wins.
+  auto dead = run(c,
+                  "UPDATE chats SET generation_id = NULL WHERE chat_id = $1 AND generation_id = $2 "
+                  "AND generation_expires_at <= @tsp($3) RETURNING user_id, generation_reply_id, "
+                  "generation_parent_id, generation_text, generation_reserved, generation_billed",
+                  {chatId, generationId, ms(now)});
+  if (!dead) return std::move(dead).error();
+  if (dead->empty()) return false;
+  const auto& d = dead->rows.front();
+  const std::string userId = toStr(d[0]);
+  auto cleared = run(c, "UPDATE chats SET " CLEAR_LEASE " WHERE chat_id = $1", {chatId});
+  if (!cleared) return std::move(cleared).error();
+  std::int64_t billed = 0;
+  if (d[1]) {  // the provider had accepted the request: keep what arrived, marked incomplete
+    Message m;
+    m.messageId = *d[1];
+    m.chatId = chatId;
+    m.parentMessageId = d[2];
+    m.role = "assistant";
+    m.content = toStr(d[3]);
+    m.metadataJson = R"({"status":"incomplete"})";
+    m.tokensConsumed = billed = toInt(d[5]);
+    m.createdAt = now;
+    auto saved = insertMessage(c, m);
+    if (!saved) return std::move(saved).error();
+  }
+  auto settled = run(c,
+                     "UPDATE user_usage SET total_tokens_used = @greatest(0, total_tokens_used - "
+                     "$2) + $3 WHERE user_id = $1",
+                     {userId, toInt(d[4]), billed});
+  if (!settled) return std::move(settled).error();
+  return true;
+}
+
+Result<int> SqlStore::recoverGenerations(TimePoint now) {
+  auto expired = query(
+      "SELECT chat_id, generation_id FROM chats WHERE generation_id IS NOT NULL AND "
+      "generation_expires_at <= @tsp($1) LIMIT 1000",
+      {ms(now)});
+  if (!expired) return std::move(expired).error();
+  int recovered = 0;
+  for (const auto& row : expired->rows) {
+    const std::string chatId = toStr(row[0]), generationId = toStr(row[1]);
+    auto one = transaction<bool>(
+        [&](SqlConnection& c) { return recoverLease(c, chatId, generationId, now); });
+    if (!one) return std::move(one).error();
+    if (*one) ++recovered;
+  }
+  return recovered;
+}
+
 Result<void> SqlStore::releaseGeneration(std::string_view chatId, std::string_view generationId) {
   if (!isUuid(chatId)) return {};
-  auto r = changed(
-      "UPDATE chats SET generation_id = NULL, generation_expires_at = NULL WHERE chat_id = $1 AND "
-      "generation_id = $2",
-      {std::string(chatId), std::string(generationId)});
+  auto r = changed("UPDATE chats SET " CLEAR_LEASE " WHERE chat_id = $1 AND generation_id = $2",
+                   {std::string(chatId), std::string(generationId)});
   if (!r) return std::move(r).error();
   return {};
 }

@@ -58,7 +58,8 @@ class SqlStore final : public Store {
                                         std::chrono::seconds resetInterval) override;
   Result<Reservation> reserveTokens(std::string_view userId, std::int64_t promptEstimate,
                                     int maxOutputTokens, TimePoint now,
-                                    std::chrono::seconds resetInterval) override;
+                                    std::chrono::seconds resetInterval,
+                                    const std::optional<LeaseRef>& lease) override;
   Result<Usage> settleTokens(std::string_view userId, std::int64_t reserved,
                              std::int64_t billed) override;
 
@@ -67,6 +68,11 @@ class SqlStore final : public Store {
                                TimePoint leaseUntil) override;
   Result<bool> renewGeneration(std::string_view chatId, std::string_view generationId,
                                TimePoint leaseUntil) override;
+  Result<bool> checkpointGeneration(std::string_view chatId, std::string_view generationId,
+                                    const GenerationCheckpoint& checkpoint,
+                                    TimePoint leaseUntil) override;
+  Result<Usage> finishGeneration(const FinishedGeneration& finished) override;
+  Result<int> recoverGenerations(TimePoint now) override;
   Result<void> releaseGeneration(std::string_view chatId, std::string_view generationId) override;
   Result<std::optional<std::string>> activeGeneration(std::string_view chatId,
                                                       TimePoint now) override;
@@ -76,6 +82,12 @@ class SqlStore final : public Store {
   const std::string& sql(std::string_view text);
   Result<Rows> run(SqlConnection& c, std::string_view text,
                    const std::vector<SqlValue>& params = {});
+  // Turns the expired lease of a dead generation into its incomplete reply and settles its
+  // reservation (inside a transaction). False when the lease is no longer that one or alive.
+  Result<bool> recoverLease(SqlConnection& c, const std::string& chatId,
+                            const std::string& generationId, TimePoint now);
+  // Inserts a message and makes it the chat's current one (inside a transaction).
+  Result<void> insertMessage(SqlConnection& c, const Message& m);
   // One read statement on a reader connection.
   Result<Rows> query(std::string_view text, const std::vector<SqlValue>& params);
   // One write statement; whether it changed any row.

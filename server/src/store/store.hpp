@@ -113,9 +113,12 @@ class Store {
   // that holds the user's usage row, so concurrent reservations (any process) queue and
   // can never together pass token_limit. Errc::token_limit_exceeded when the budget would
   // be below 1.
+  // With `lease`, the reservation is recorded on that generation lease in the same
+  // transaction, so a crash cannot leak it (see recoverGenerations).
   virtual Result<Reservation> reserveTokens(std::string_view userId, std::int64_t promptEstimate,
                                             int maxOutputTokens, TimePoint now,
-                                            std::chrono::seconds resetInterval) = 0;
+                                            std::chrono::seconds resetInterval,
+                                            const std::optional<LeaseRef>& lease) = 0;
   // Replaces a reservation by the tokens actually billed (the total never goes below 0).
   // Returns the usage after.
   virtual Result<Usage> settleTokens(std::string_view userId, std::int64_t reserved,
@@ -131,6 +134,19 @@ class Store {
   // Extends the lease; false when this generation no longer holds it.
   virtual Result<bool> renewGeneration(std::string_view chatId, std::string_view generationId,
                                        TimePoint leaseUntil) = 0;
+  // Extends the lease and records what the generation would leave behind if it died now.
+  // False when this generation no longer holds the lease.
+  virtual Result<bool> checkpointGeneration(std::string_view chatId, std::string_view generationId,
+                                            const GenerationCheckpoint& checkpoint,
+                                            TimePoint leaseUntil) = 0;
+  // In one transaction: saves the reply (when any), replaces the reservation by the billed
+  // tokens and gives the lease up. Returns the usage after.
+  virtual Result<Usage> finishGeneration(const FinishedGeneration& finished) = 0;
+  // Every lease expired by `now` (its instance died): the checkpointed reply is saved with
+  // metadata.status "incomplete" at `now`, the reservation settled to the checkpoint's
+  // billed tokens, the lease cleared — each chat once even when instances race. Returns how
+  // many generations were recovered.
+  virtual Result<int> recoverGenerations(TimePoint now) = 0;
   // Gives the lease up (no-op when this generation does not hold it).
   virtual Result<void> releaseGeneration(std::string_view chatId,
                                          std::string_view generationId) = 0;

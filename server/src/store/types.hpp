@@ -110,4 +110,30 @@ struct Reservation {
   std::int64_t remainingAfter = 0;  // the user's remaining tokens with the reservation counted
 };
 
+// The chat's generation lease, to record a reservation against (see Store::reserveTokens).
+struct LeaseRef {
+  std::string chatId;
+  std::string generationId;
+};
+
+// What a running generation leaves behind if its instance dies: recovery turns it into an
+// assistant message with metadata.status "incomplete" and bills `billed` for it.
+struct GenerationCheckpoint {
+  std::string replyId;   // the assistant message's id
+  std::string parentId;  // the user message it answers
+  std::string text;      // the reply so far
+  std::int64_t billed = 0;
+};
+
+// A finished generation: its reply (if any text or a status worth keeping), saved together
+// with the settlement of its reservation and the release of its lease.
+struct FinishedGeneration {
+  std::string userId;
+  std::string chatId;
+  std::string generationId;
+  std::optional<Message> reply;
+  std::int64_t reserved = 0;
+  std::int64_t billed = 0;
+};
+
 }  // namespace atelier::store

@@ -35,11 +35,24 @@ class AppFixture : public ::testing::TestWithParam<test::DbKind> {
                        {"LOG_LEVEL", "warn"}};
     for (const auto& [k, v] : extraEnv())
       env[k] = v;
-    auto cfg = config::loadConfig(env);
+    env_ = env;
+    startApp();
+  }
+
+  void startApp() {
+    auto cfg = config::loadConfig(env_);
     ASSERT_TRUE(cfg.ok()) << cfg.error().message;
     app_ = std::make_unique<App>(std::move(cfg).value(), AppOptions{&clock_});
     auto started = app_->start();
     ASSERT_TRUE(started.ok()) << started.error().message;
+  }
+
+  // Stops the server and starts a new one on the same database (the port changes).
+  void restartApp() {
+    app_->requestShutdown();
+    app_->wait();
+    app_.reset();
+    startApp();
   }
 
   void TearDown() override {
@@ -92,6 +105,7 @@ class AppFixture : public ::testing::TestWithParam<test::DbKind> {
     return s;
   }
 
+  config::EnvMap env_;
   test::SmtpSink sink_;
   ManualClock clock_{fromUnixMillis(1'795'000'000'000)};
   std::unique_ptr<test::TestDatabase> db_;

@@ -36,9 +36,11 @@ class MessageStreamTest : public AppFixture {
     EXPECT_EQ(r.status, 201);
     return std::string(r.json.at("chat_id").as_string());
   }
-  std::unique_ptr<SseClient> send(const Session& s, const std::string& chatId, const std::string& message) {
+  std::unique_ptr<SseClient> send(const Session& s, const std::string& chatId,
+                                  const std::string& message) {
     return std::make_unique<SseClient>(app_->port(), "/api/chat/" + chatId + "/message",
-                                       json::serialize(json::object{{"message", message}}), s.access);
+                                       json::serialize(json::object{{"message", message}}),
+                                       s.access);
   }
   static std::string texts(const std::vector<SseEventRecord>& events) {
     std::string out;
@@ -77,7 +79,8 @@ TEST_P(MessageStreamTest, AReplyStreamsAsStartTextsAndDoneAndIsSaved) {
   EXPECT_EQ(d.at("usage").at("total_tokens"), 13);  // the provider's figure
   EXPECT_EQ(d.at("message").at("tokens_consumed"), 13);
   EXPECT_EQ(d.at("remaining_tokens"), 100000 - 13);
-  for (const auto& e : events) EXPECT_EQ(e.data.find('\n'), std::string::npos) << "data is one line of JSON";
+  for (const auto& e : events)
+    EXPECT_EQ(e.data.find('\n'), std::string::npos) << "data is one line of JSON";
 
   auto history = get("/api/chat/" + chat, s.access);
   const auto& ms = history.json.at("messages").as_array();
@@ -103,7 +106,8 @@ TEST_P(MessageStreamTest, TheHistoryGoesToTheModelOldestFirstWithThePersona) {
   EXPECT_EQ(contents[1].at("role"), "model");
   EXPECT_EQ(contents[1].at("parts").at(0).at("text"), "Hello, world!");
   EXPECT_EQ(contents[2].at("parts").at(0).at("text"), "second question");
-  const std::string persona(reqs[1].body.at("systemInstruction").at("parts").at(0).at("text").as_string());
+  const std::string persona(
+      reqs[1].body.at("systemInstruction").at("parts").at(0).at("text").as_string());
   EXPECT_EQ(persona.rfind("You are the AI Assistant for the AI-NFT Platform", 0), 0u);
 }
 
@@ -193,26 +197,97 @@ TEST_P(MessageStreamTest, AClientThatLeavesDoesNotStopTheReply) {
     if (ms.size() == 2) content = std::string(ms[1].at("content").as_string());
   }
   std::string expected;
-  for (int i = 0; i < 10; ++i) expected += "more ";
+  for (int i = 0; i < 10; ++i)
+    expected += "more ";
   EXPECT_EQ(content, expected);
 }
 
 TEST_P(MessageStreamTest, BadMessagesAreRefusedBeforeAnyStream) {
   const auto s = newUser("bad");
   const auto chat = chatOf(s);
-  EXPECT_EQ(post("/api/chat/" + chat + "/message", {{"message", "   "}}, s.access).errorField(), "message");
-  EXPECT_EQ(post("/api/chat/" + chat + "/message", {{"message", 42}}, s.access).errorField(), "message");
-  EXPECT_EQ(post("/api/chat/" + chat + "/message", {{"message", std::string(16001, 'x')}}, s.access).errorField(),
+  EXPECT_EQ(post("/api/chat/" + chat + "/message", {{"message", "   "}}, s.access).errorField(),
             "message");
-  auto att = post("/api/chat/" + chat + "/message",
-                  {{"message", "look"}, {"attachments", json::array{{{"type", "image"}, {"url", "https://evil.example/x.png"}}}}},
-                  s.access);
+  EXPECT_EQ(post("/api/chat/" + chat + "/message", {{"message", 42}}, s.access).errorField(),
+            "message");
+  EXPECT_EQ(post("/api/chat/" + chat + "/message", {{"message", std::string(16001, 'x')}}, s.access)
+                .errorField(),
+            "message");
+  auto att = post(
+      "/api/chat/" + chat + "/message",
+      {{"message", "look"},
+       {"attachments", json::array{{{"type", "image"}, {"url", "https://evil.example/x.png"}}}}},
+      s.access);
   EXPECT_EQ(att.errorCode(), "invalid_attachment");
-  EXPECT_EQ(post("/api/chat/" + newUuidV7() + "/message", {{"message", "hi"}}, s.access).errorCode(), "not_found");
+  EXPECT_EQ(
+      post("/api/chat/" + newUuidV7() + "/message", {{"message", "hi"}}, s.access).errorCode(),
+      "not_found");
   EXPECT_TRUE(gemini_.requests().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, MessageStreamTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+// Emoji (with ZWJ and skin tones), CJK and combining marks, split across provider chunks
+// at grapheme boundaries and across TCP reads inside code points, arrive and are saved intact.
+TEST_P(MessageStreamTest, UnicodeSplitAcrossChunksAndReadsArrivesIntact) {
+  const auto s = newUser("unicode");
+  const auto chat = chatOf(s);
+  GeminiScript uni;
+  uni.chunks = {"Cafe",  "\u0301 🧑🏽‍🎨", " 猫の",
+                "絵 — ", "Zalgo: a\u0336\u0301",   "\u0308 ✓"};
+  uni.splitWrites = 3;
+  gemini_.script(uni);
+  const auto events = send(s, chat, "名前は？ 👩‍👩‍👧")->rest();
+  ASSERT_EQ(events.back().event, "done");
+  std::string expected;
+  for (const auto& c : uni.chunks)
+    expected += c;
+  EXPECT_EQ(texts(events), expected);
+  EXPECT_EQ(events.back().json().at("message").at("content"), json::value(expected));
+  const auto ms = get("/api/chat/" + chat, s.access).json.at("messages").as_array();
+  ASSERT_EQ(ms.size(), 2u);
+  EXPECT_EQ(ms[0].at("content"), "名前は？ 👩‍👩‍👧");
+  EXPECT_EQ(ms[1].at("content"), json::value(expected));
+}
+
+// A reply cut short by a crash (another instance died mid-reply: its lease, reservation and
+// checkpoint are in the database) is saved as incomplete when the server starts again.
+TEST_P(MessageStreamTest, AReplyInterruptedByACrashIsSavedIncompleteAtTheNextStart) {
+  const auto s = newUser("crash");
+  const auto chat = chatOf(s);
+  {
+    // The instance that died, as it left the database.
+    auto opened = store::openStore(db_->url(), store::StoreOptions{});
+    ASSERT_TRUE(opened.ok());
+    auto& dead = **opened;
+    const std::string g = newUuidV7(), replyId = newUuidV7();
+    const auto now = clock_.now();
+    ASSERT_TRUE(dead.claimGeneration(s.userId, chat, g, now, now + 120s).ok());
+    ASSERT_TRUE(dead.reserveTokens(s.userId, 200, 2048, now, 0s, store::LeaseRef{chat, g}).ok());
+    store::Message user{newUuidV7(), chat, std::nullopt, "user", "a long tale", "{}", 0, now};
+    ASSERT_TRUE(dead.appendMessage(user).ok());
+    ASSERT_TRUE(*dead.checkpointGeneration(
+        chat, g, {replyId, user.messageId, "Once upon a time", 206}, now + 120s));
+  }
+  EXPECT_EQ(get("/api/usage", s.access).json.at("total_tokens_used"), 2248);  // reserved
+  auto busy = post("/api/chat/" + chat + "/message", {{"message", "hello?"}}, s.access);
+  EXPECT_EQ(busy.errorCode(), "generation_in_progress");  // the lease is still live
+  clock_.advance(std::chrono::minutes(3));
+  restartApp();
+  const auto ms = get("/api/chat/" + chat, s.access).json.at("messages").as_array();
+  ASSERT_EQ(ms.size(), 2u);
+  EXPECT_EQ(ms[1].at("role"), "assistant");
+  EXPECT_EQ(ms[1].at("content"), "Once upon a time");
+  EXPECT_EQ(ms[1].at("metadata").at("status"), "incomplete");
+  EXPECT_EQ(ms[1].at("tokens_consumed"), 206);
+  EXPECT_EQ(get("/api/usage", s.access).json.at("total_tokens_used"), 206);
+  // The history, incomplete reply included, goes to the model with the next message.
+  EXPECT_EQ(send(s, chat, "go on")->rest().back().event, "done");
+  const auto reqs = gemini_.requests();
+  const auto& contents = reqs.back().body.at("contents").as_array();
+  ASSERT_EQ(contents.size(), 3u);
+  EXPECT_EQ(contents[1].at("parts").at(0).at("text"), "Once upon a time");
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, MessageStreamTest,
+                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
                          [](const auto& info) { return test::dbKindName(info.param); });
 
 // A small quota: the output budget is capped by what remains, then the limit blocks.
@@ -244,7 +319,8 @@ TEST_P(SmallQuotaTest, MaxOutputNeverExceedsWhatRemainsAndTheLimitBlocks) {
   EXPECT_EQ(second.errorCode(), "token_limit_exceeded");
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, SmallQuotaTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+INSTANTIATE_TEST_SUITE_P(Databases, SmallQuotaTest,
+                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
                          [](const auto& info) { return test::dbKindName(info.param); });
 
 }  // namespace

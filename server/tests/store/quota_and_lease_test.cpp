@@ -39,20 +39,20 @@ class QuotaLeaseTest : public ::testing::TestWithParam<DbKind> {
 };
 
 TEST_P(QuotaLeaseTest, AReservationCapsTheOutputByWhatRemains) {
-  auto a = store_->reserveTokens(userId_, 100, 2048, kT0, 0s);
+  auto a = store_->reserveTokens(userId_, 100, 2048, kT0, 0s, std::nullopt);
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_EQ(a->maxOutputTokens, 900);  // 1000 − 100 of prompt
   EXPECT_EQ(a->reserved, 1000);
   EXPECT_EQ(a->remainingAfter, 0);
   EXPECT_EQ(used(), 1000);
-  auto none = store_->reserveTokens(userId_, 1, 2048, kT0, 0s);
+  auto none = store_->reserveTokens(userId_, 1, 2048, kT0, 0s, std::nullopt);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().code, Errc::token_limit_exceeded);
   // Settled with what was billed, the rest comes back.
   auto after = store_->settleTokens(userId_, a->reserved, 130);
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->totalTokensUsed, 130);
-  auto b = store_->reserveTokens(userId_, 50, 200, kT0, 0s);
+  auto b = store_->reserveTokens(userId_, 50, 200, kT0, 0s, std::nullopt);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->maxOutputTokens, 200);
   EXPECT_EQ(b->reserved, 250);
@@ -60,7 +60,7 @@ TEST_P(QuotaLeaseTest, AReservationCapsTheOutputByWhatRemains) {
 }
 
 TEST_P(QuotaLeaseTest, ThePromptAloneCannotFitIntoWhatRemains) {
-  auto r = store_->reserveTokens(userId_, 1000, 2048, kT0, 0s);
+  auto r = store_->reserveTokens(userId_, 1000, 2048, kT0, 0s, std::nullopt);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::token_limit_exceeded);
   EXPECT_EQ(used(), 0);
@@ -73,9 +73,9 @@ TEST_P(QuotaLeaseTest, SettlingNeverGoesBelowZero) {
 }
 
 TEST_P(QuotaLeaseTest, AReservationAfterTheIntervalStartsFromZero) {
-  ASSERT_TRUE(store_->reserveTokens(userId_, 100, 900, kT0, 24h).ok());
-  EXPECT_FALSE(store_->reserveTokens(userId_, 10, 10, kT0 + 1h, 24h).ok());
-  auto fresh = store_->reserveTokens(userId_, 10, 10, kT0 + 25h, 24h);
+  ASSERT_TRUE(store_->reserveTokens(userId_, 100, 900, kT0, 24h, std::nullopt).ok());
+  EXPECT_FALSE(store_->reserveTokens(userId_, 10, 10, kT0 + 1h, 24h, std::nullopt).ok());
+  auto fresh = store_->reserveTokens(userId_, 10, 10, kT0 + 25h, 24h, std::nullopt);
   ASSERT_TRUE(fresh.ok());
   EXPECT_EQ(fresh->remainingAfter, 980);
   EXPECT_EQ((*store_->getUsage(userId_, kT0 + 25h, 24h))->lastResetAt, kT0 + 25h);
@@ -89,7 +89,7 @@ TEST_P(QuotaLeaseTest, TenParallelReservationsNeverPassTheLimit) {
   for (int i = 0; i < 10; ++i) {
     threads.emplace_back([&] {
       sync.arrive_and_wait();
-      auto r = store_->reserveTokens(userId_, 60, 200, kT0, 0s);
+      auto r = store_->reserveTokens(userId_, 60, 200, kT0, 0s, std::nullopt);
       if (r.ok()) {
         granted += r->reserved;
       } else if (r.error().code == Errc::token_limit_exceeded) {
@@ -152,6 +152,97 @@ TEST_P(QuotaLeaseTest, ConcurrentClaimsLetExactlyOneThrough) {
     t.join();
   EXPECT_EQ(won.load(), 1);
   EXPECT_EQ(busy.load(), 7);
+}
+
+// A generation whose instance died: its checkpoint becomes an incomplete reply and its
+// reservation is settled to what the checkpoint billed — once, however many recover it.
+TEST_P(QuotaLeaseTest, AnExpiredLeaseIsRecoveredIntoAnIncompleteReplyOnce) {
+  auto chat = store_->createChatIfUnderLimit(NewChat{newUuidV7(), userId_, "", kT0}, 5);
+  ASSERT_TRUE(chat.ok());
+  const std::string g = newUuidV7(), replyId = newUuidV7();
+  ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g, kT0, kT0 + 30s).ok());
+  auto r = store_->reserveTokens(userId_, 100, 400, kT0, 0s, LeaseRef{chat->chatId, g});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(used(), 500);
+  Message user{newUuidV7(), chat->chatId, std::nullopt, "user", "tell me a story", "{}", 0, kT0};
+  ASSERT_TRUE(store_->appendMessage(user).ok());
+  ASSERT_TRUE(*store_->checkpointGeneration(
+      chat->chatId, g, GenerationCheckpoint{replyId, user.messageId, "Once upon", 120}, kT0 + 40s));
+  // Alive: nothing to recover yet.
+  EXPECT_EQ(*store_->recoverGenerations(kT0 + 39s), 0);
+  // Two instances sweep at once after expiry: exactly one recovers it.
+  std::atomic<int> recovered{0};
+  std::vector<std::thread> sweepers;
+  for (int i = 0; i < 4; ++i) {
+    sweepers.emplace_back([&] {
+      auto n = store_->recoverGenerations(kT0 + 41s);
+      ASSERT_TRUE(n.ok()) << n.error().message;
+      recovered += *n;
+    });
+  }
+  for (auto& t : sweepers)
+    t.join();
+  EXPECT_EQ(recovered.load(), 1);
+  EXPECT_EQ(used(), 120);
+  auto page = store_->listMessages(chat->chatId, 10, std::nullopt);
+  ASSERT_EQ(page->messages.size(), 2u);
+  const auto& reply = page->messages[1];
+  EXPECT_EQ(reply.messageId, replyId);
+  EXPECT_EQ(reply.parentMessageId, user.messageId);
+  EXPECT_EQ(reply.content, "Once upon");
+  EXPECT_NE(reply.metadataJson.find("incomplete"), std::string::npos);
+  EXPECT_EQ(reply.tokensConsumed, 120);
+  EXPECT_EQ((*store_->findChat(userId_, chat->chatId))->currentMessageId, replyId);
+  // The dead generation cannot finish afterwards: no second reply, no second bill.
+  FinishedGeneration late{userId_, chat->chatId, g, std::nullopt, r->reserved, 200};
+  late.reply =
+      Message{replyId, chat->chatId, user.messageId, "assistant", "late", "{}", 200, kT0 + 50s};
+  EXPECT_FALSE(store_->finishGeneration(late).ok());
+  EXPECT_EQ(used(), 120);
+  EXPECT_EQ(store_->listMessages(chat->chatId, 10, std::nullopt)->messages.size(), 2u);
+  // And the chat is free.
+  EXPECT_TRUE(
+      store_->claimGeneration(userId_, chat->chatId, newUuidV7(), kT0 + 42s, kT0 + 72s).ok());
+}
+
+TEST_P(QuotaLeaseTest, ClaimingAChatWithADeadLeaseRecoversItFirst) {
+  auto chat = store_->createChatIfUnderLimit(NewChat{newUuidV7(), userId_, "", kT0}, 5);
+  const std::string g = newUuidV7();
+  ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g, kT0, kT0 + 30s).ok());
+  ASSERT_TRUE(store_->reserveTokens(userId_, 50, 100, kT0, 0s, LeaseRef{chat->chatId, g}).ok());
+  EXPECT_EQ(used(), 150);
+  // It died before the provider answered: no reply, nothing billed, the reservation returned.
+  ASSERT_TRUE(
+      store_->claimGeneration(userId_, chat->chatId, newUuidV7(), kT0 + 31s, kT0 + 61s).ok());
+  EXPECT_EQ(used(), 0);
+  EXPECT_TRUE(store_->listMessages(chat->chatId, 10, std::nullopt)->messages.empty());
+}
+
+TEST_P(QuotaLeaseTest, FinishingSavesSettlesAndReleasesTogether) {
+  auto chat = store_->createChatIfUnderLimit(NewChat{newUuidV7(), userId_, "", kT0}, 5);
+  const std::string g = newUuidV7();
+  ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g, kT0, kT0 + 30s).ok());
+  auto r = store_->reserveTokens(userId_, 100, 400, kT0, 0s, LeaseRef{chat->chatId, g});
+  ASSERT_TRUE(r.ok());
+  FinishedGeneration f{userId_, chat->chatId, g, std::nullopt, r->reserved, 180};
+  f.reply = Message{newUuidV7(), chat->chatId, std::nullopt,
+                    "assistant", "done",       R"({"status":"complete"})",
+                    180,         kT0};
+  auto usage = store_->finishGeneration(f);
+  ASSERT_TRUE(usage.ok()) << usage.error().message;
+  EXPECT_EQ(usage->totalTokensUsed, 180);
+  EXPECT_FALSE(store_->activeGeneration(chat->chatId, kT0)->has_value());
+  EXPECT_EQ(store_->listMessages(chat->chatId, 10, std::nullopt)->messages.size(), 1u);
+  EXPECT_EQ(*store_->recoverGenerations(kT0 + 1h), 0);
+  EXPECT_EQ(used(), 180);
+}
+
+// A reservation recorded against a lease someone else now holds is refused, not leaked.
+TEST_P(QuotaLeaseTest, AReservationNeedsTheLease) {
+  auto chat = store_->createChatIfUnderLimit(NewChat{newUuidV7(), userId_, "", kT0}, 5);
+  auto r = store_->reserveTokens(userId_, 10, 10, kT0, 0s, LeaseRef{chat->chatId, newUuidV7()});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(used(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, QuotaLeaseTest,

@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cmath>
 #include <thread>
 
 namespace atelier::test {
@@ -29,6 +30,44 @@ std::vector<RecordedGeminiRequest> FakeGemini::requests() const {
   return requests_;
 }
 
+namespace {
+
+std::int64_t utf8Chars(std::string_view s) {
+  std::int64_t n = 0;
+  for (const char c : s)
+    n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+  return n;
+}
+
+std::int64_t estimate(std::string_view text) {
+  return static_cast<std::int64_t>(std::ceil(static_cast<double>(utf8Chars(text)) / 4.0 * 1.3));
+}
+
+}  // namespace
+
+// The contract's estimate over what was sent: the system instruction and every text part.
+std::int64_t FakeGemini::estimateOf(const json::value& body) {
+  std::int64_t total = 0;
+  auto texts = [&](const json::value& content) {
+    if (const auto* parts =
+            content.is_object() ? content.as_object().if_contains("parts") : nullptr;
+        parts && parts->is_array()) {
+      for (const auto& p : parts->as_array()) {
+        if (const auto* t = p.is_object() ? p.as_object().if_contains("text") : nullptr;
+            t && t->is_string())
+          total += estimate(t->as_string());
+      }
+    }
+  };
+  if (!body.is_object()) return 0;
+  if (const auto* si = body.as_object().if_contains("systemInstruction")) texts(*si);
+  if (const auto* cs = body.as_object().if_contains("contents"); cs && cs->is_array()) {
+    for (const auto& c : cs->as_array())
+      texts(c);
+  }
+  return total;
+}
+
 void FakeGemini::handle(ScriptedConnection& c, const ScriptedRequest& r) {
   RecordedGeminiRequest rec;
   rec.path = r.target;
@@ -47,6 +86,10 @@ void FakeGemini::handle(ScriptedConnection& c, const ScriptedRequest& r) {
         "application/json");
     return;
   }
+  if (s.stallBeforeHead) {
+    c.peerClosedWithin(std::chrono::seconds(30));
+    return;
+  }
   if (s.httpError) {
     c.respond(s.httpError,
               json::serialize(json::object{{"error", json::object{{"code", s.httpError},
@@ -55,11 +98,25 @@ void FakeGemini::handle(ScriptedConnection& c, const ScriptedRequest& r) {
               "application/json");
     return;
   }
+  if (s.promptTokens < 0) s.promptTokens = estimateOf(rec.body);
   c.startChunked(200, "text/event-stream");
-  auto frame = [&c](const json::object& o) {
-    return c.chunk("data: " + json::serialize(o) + "\r\n\r\n");
+  auto frame = [&c, &s](const json::object& o) {
+    const std::string text = "data: " + json::serialize(o) + "\r\n\r\n";
+    if (s.splitWrites == 0) return c.chunk(text);
+    for (std::size_t at = 0; at < text.size(); at += s.splitWrites) {
+      if (!c.chunk(text.substr(at, s.splitWrites))) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
   };
-  const std::int64_t completion = static_cast<std::int64_t>(s.chunks.size());
+  std::int64_t completion = static_cast<std::int64_t>(s.chunks.size());
+  if (s.fillMaxOutput) {
+    const auto* cfg =
+        rec.body.is_object() ? rec.body.as_object().if_contains("generationConfig") : nullptr;
+    const auto* max =
+        cfg && cfg->is_object() ? cfg->as_object().if_contains("maxOutputTokens") : nullptr;
+    if (max && max->is_int64()) completion = max->as_int64();
+  }
   auto usage = [&](bool done) {
     return json::object{{"promptTokenCount", s.promptTokens},
                         {"candidatesTokenCount", done ? completion : 0},

@@ -21,9 +21,12 @@ struct GeminiScript {
   int httpError = 0;                                         // answer this status before streaming
   int dropAfter = -1;                                        // close the connection after N frames
   int stallAfter = -1;                                       // go silent after N frames
+  bool stallBeforeHead = false;                              // never answer at all
   std::string blockReason;                                   // answer a blocked prompt
   std::string finishReason = "STOP";
-  std::int64_t promptTokens = 10;
+  std::int64_t promptTokens = 10;  // -1: Atelier's own estimate of the request (exact billing)
+  bool fillMaxOutput = false;      // bill the request's whole maxOutputTokens as the reply
+  std::size_t splitWrites = 0;     // write each frame in pieces this small (split code points)
   bool reportUsage = true;
   std::string rawFrame;  // sent verbatim as the first frame's data (malformed-frame tests)
   std::size_t endlessFrameBytes = 0;  // send one frame this long with no end (oversize tests)
@@ -45,6 +48,8 @@ class FakeGemini {
   void script(GeminiScript s);
   void scriptBy(std::function<GeminiScript(const RecordedGeminiRequest&)> chooser);
   std::vector<RecordedGeminiRequest> requests() const;
+  // Atelier's token estimate of a request body (system instruction + every text part).
+  static std::int64_t estimateOf(const boost::json::value& body);
 
  private:
   void handle(ScriptedConnection& c, const ScriptedRequest& r);

@@ -18,16 +18,19 @@ boost::json::value SseEventRecord::json() const {
   return ec ? boost::json::value(nullptr) : v;
 }
 
-SseClient::SseClient(std::uint16_t port, const std::string& path, const std::string& jsonBody, const std::string& token) {
+SseClient::SseClient(std::uint16_t port, const std::string& path, const std::string& jsonBody,
+                     const std::string& token) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
-  sendAll(fd_, "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token +
-                   "\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: " +
-                   std::to_string(jsonBody.size()) + "\r\n\r\n" + jsonBody);
+  sendAll(
+      fd_,
+      "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token +
+          "\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: " +
+          std::to_string(jsonBody.size()) + "\r\n\r\n" + jsonBody);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   std::size_t headEnd;
   while ((headEnd = raw_.find("\r\n\r\n")) == std::string::npos) {
@@ -41,11 +44,13 @@ SseClient::SseClient(std::uint16_t port, const std::string& path, const std::str
   while (pos != std::string::npos) {
     const std::size_t start = pos + 2;
     pos = head.find("\r\n", start);
-    const std::string line = head.substr(start, pos == std::string::npos ? std::string::npos : pos - start);
+    const std::string line =
+        head.substr(start, pos == std::string::npos ? std::string::npos : pos - start);
     const auto colon = line.find(':');
     if (colon != std::string::npos) {
       std::string v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+      while (!v.empty() && v.front() == ' ')
+        v.erase(0, 1);
       h.headers.emplace_back(line.substr(0, colon), v);
     }
   }
@@ -60,7 +65,8 @@ SseClient::SseClient(std::uint16_t port, const std::string& path, const std::str
 }
 
 bool SseClient::fillBody(std::chrono::steady_clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0 || fd_ < 0) return false;
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -119,7 +125,8 @@ std::optional<SseEventRecord> SseClient::next(std::chrono::milliseconds timeout)
 
 std::vector<SseEventRecord> SseClient::rest() {
   std::vector<SseEventRecord> out;
-  while (auto ev = next()) out.push_back(std::move(*ev));
+  while (auto ev = next())
+    out.push_back(std::move(*ev));
   return out;
 }
 

@@ -1,13 +1,12 @@
 // Reads a streamed (chunked) SSE response event by event over a raw socket.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/json/value.hpp>
 
 #include "support/raw_client.hpp"
 
@@ -23,7 +22,8 @@ struct SseEventRecord {
 class SseClient {
  public:
   // POSTs `jsonBody` to `path` with the bearer token and reads the response head.
-  SseClient(std::uint16_t port, const std::string& path, const std::string& jsonBody, const std::string& token);
+  SseClient(std::uint16_t port, const std::string& path, const std::string& jsonBody,
+            const std::string& token);
   ~SseClient() { abandon(); }
   SseClient(const SseClient&) = delete;
   SseClient& operator=(const SseClient&) = delete;

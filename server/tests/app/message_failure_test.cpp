@@ -1,0 +1,245 @@
+// How sending a message fails, and how it does not overspend: a provider that never answers,
+// stalls mid-reply, blocks the prompt, or is not configured; the per-user message rate; and
+// ten parallel sends against a small quota. Real HTTP, real databases, the fake Gemini.
+#include <gtest/gtest.h>
+
+#include <barrier>
+#include <thread>
+
+#include "app/app_fixture.hpp"
+#include "support/fake_gemini.hpp"
+#include "support/server_process.hpp"
+#include "support/sse_client.hpp"
+
+namespace atelier::app {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+using test::DbKind;
+using test::GeminiScript;
+using test::SseClient;
+
+class MessageFailureTest : public AppFixture {
+ protected:
+  config::EnvMap extraEnv() const override {
+    return {{"GEMINI_API_KEY", test::FakeGemini::kApiKey},
+            {"GEMINI_BASE_URL", gemini_.baseUrl()},
+            {"UPSTREAM_TIMEOUT", "1s"},
+            {"RATE_LIMIT_MESSAGES_PER_MINUTE", "3"}};
+  }
+  std::string chatOf(const Session& s) {
+    auto r = post("/api/chat", json::object{}, s.access);
+    EXPECT_EQ(r.status, 201);
+    return std::string(r.json.at("chat_id").as_string());
+  }
+  std::unique_ptr<SseClient> send(const Session& s, const std::string& chatId, const std::string& message) {
+    return std::make_unique<SseClient>(app_->port(), "/api/chat/" + chatId + "/message",
+                                       json::serialize(json::object{{"message", message}}), s.access);
+  }
+  std::int64_t used(const Session& s) { return get("/api/usage", s.access).json.at("total_tokens_used").as_int64(); }
+
+  test::FakeGemini gemini_;
+};
+
+TEST_P(MessageFailureTest, AProviderThatNeverAnswersIs504AndKeepsNothing) {
+  const auto s = newUser("silent");
+  const auto chat = chatOf(s);
+  GeminiScript silent;
+  silent.stallBeforeHead = true;
+  gemini_.script(silent);
+  auto c = send(s, chat, "anyone there?");
+  EXPECT_EQ(c->status(), 504);
+  EXPECT_EQ(json::parse(c->errorBody()).at("error").at("code"), "upstream_timeout");
+  EXPECT_TRUE(get("/api/chat/" + chat, s.access).json.at("messages").as_array().empty());
+  EXPECT_EQ(used(s), 0);
+}
+
+TEST_P(MessageFailureTest, AStallMidReplyEndsWithUpstreamTimeoutAndKeepsWhatArrived) {
+  const auto s = newUser("stall");
+  const auto chat = chatOf(s);
+  GeminiScript stall;
+  stall.chunks = {"half ", "a ", "thought"};
+  stall.stallAfter = 2;
+  gemini_.script(stall);
+  auto events = send(s, chat, "think")->rest();
+  ASSERT_FALSE(events.empty());
+  ASSERT_EQ(events.back().event, "error");
+  const auto e = events.back().json();
+  EXPECT_EQ(e.at("error").at("code"), "upstream_timeout");
+  EXPECT_EQ(e.at("message").at("content"), "half a ");
+  EXPECT_EQ(e.at("message").at("metadata").at("status"), "incomplete");
+  // The chat is free again and the estimate was billed.
+  EXPECT_GT(used(s), 0);
+  gemini_.script(GeminiScript{});
+  EXPECT_EQ(send(s, chat, "again")->status(), 200);
+}
+
+// Headers but no frame within UPSTREAM_TIMEOUT: the provider has not started streaming, so
+// the answer is still plain JSON and nothing is kept.
+TEST_P(MessageFailureTest, HeadersWithoutAFrameAre504) {
+  const auto s = newUser("stall0");
+  const auto chat = chatOf(s);
+  GeminiScript stall;
+  stall.stallAfter = 0;
+  gemini_.script(stall);
+  auto c = send(s, chat, "think");
+  EXPECT_EQ(c->status(), 504);
+  EXPECT_EQ(json::parse(c->errorBody()).at("error").at("code"), "upstream_timeout");
+  EXPECT_TRUE(get("/api/chat/" + chat, s.access).json.at("messages").as_array().empty());
+  EXPECT_EQ(used(s), 0);
+}
+
+TEST_P(MessageFailureTest, ABlockedPromptEndsWithDoneAndTheBlockReason) {
+  const auto s = newUser("blocked");
+  const auto chat = chatOf(s);
+  GeminiScript blocked;
+  blocked.blockReason = "SAFETY";
+  blocked.promptTokens = 42;
+  gemini_.script(blocked);
+  auto events = send(s, chat, "something unsafe")->rest();
+  ASSERT_EQ(events.back().event, "done");
+  const auto d = events.back().json();
+  EXPECT_EQ(d.at("message").at("content"), "");
+  EXPECT_EQ(d.at("message").at("metadata").at("finish_reason"), "SAFETY");
+  EXPECT_EQ(d.at("usage").at("total_tokens"), 42);
+  EXPECT_EQ(used(s), 42);
+}
+
+TEST_P(MessageFailureTest, MalformedProviderFramesEndWithAnErrorNotACrash) {
+  const auto s = newUser("garbage");
+  const auto chat = chatOf(s);
+  GeminiScript garbage;
+  garbage.rawFrame = R"({"candidates": [{"content": {"parts": [{"text": 12}]}}]} trailing)";
+  gemini_.script(garbage);
+  auto events = send(s, chat, "hi")->rest();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().event, "error");
+  EXPECT_EQ(events.back().json().at("error").at("code"), "upstream_error");
+  EXPECT_EQ(get("/healthz").status, 200);
+}
+
+TEST_P(MessageFailureTest, AnUnreachableProviderIs502) {
+  // A port nothing listens on: the connection is refused.
+  auto env = env_;
+  env["GEMINI_BASE_URL"] = "http://127.0.0.1:" + std::to_string(test::freePort());
+  env_ = env;
+  restartApp();
+  const auto s = newUser("refused");
+  const auto chat = chatOf(s);
+  auto c = send(s, chat, "hello");
+  EXPECT_EQ(c->status(), 502);
+  EXPECT_EQ(json::parse(c->errorBody()).at("error").at("code"), "upstream_error");
+  EXPECT_EQ(used(s), 0);
+}
+
+TEST_P(MessageFailureTest, TheMessageRateIsLimitedPerUser) {
+  const auto s = newUser("rate");
+  const auto other = newUser("calm");
+  const auto chat = chatOf(s);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(send(s, chat, "quick " + std::to_string(i))->rest().back().event, "done");
+  auto limited = post("/api/chat/" + chat + "/message", {{"message", "one more"}}, s.access);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.errorCode(), "rate_limited");
+  const auto retry = limited.raw.header("Retry-After");
+  ASSERT_TRUE(retry);
+  EXPECT_GT(std::stoi(*retry), 0);
+  EXPECT_LE(std::stoi(*retry), 60);
+  // Another user is not affected.
+  EXPECT_EQ(send(other, chatOf(other), "hello")->status(), 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, MessageFailureTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+                         [](const auto& info) { return test::dbKindName(info.param); });
+
+class NoProviderTest : public AppFixture {};
+
+TEST_P(NoProviderTest, SendingIs503ButEverythingElseWorks) {
+  const auto s = newUser("noprovider");
+  auto chat = post("/api/chat", json::object{{"title", "Ideas"}}, s.access);
+  ASSERT_EQ(chat.status, 201);
+  const std::string id(chat.json.at("chat_id").as_string());
+  auto r = post("/api/chat/" + id + "/message", {{"message", "hello"}}, s.access);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.errorCode(), "provider_not_configured");
+  EXPECT_TRUE(get("/api/chat/" + id, s.access).json.at("messages").as_array().empty());
+  EXPECT_EQ(get("/api/usage", s.access).json.at("total_tokens_used"), 0);
+  // The chat is not left locked.
+  EXPECT_EQ(post("/api/chat/" + id + "/message", {{"message", "hello"}}, s.access).status, 503);
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, NoProviderTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+                         [](const auto& info) { return test::dbKindName(info.param); });
+
+// Ten sends at once from one user, each reply using its whole output budget: the tokens
+// billed never pass the limit (the fake bills exactly Atelier's prompt estimate, so the
+// estimate's error is zero here).
+class ParallelQuotaTest : public MessageFailureTest {
+ protected:
+  config::EnvMap extraEnv() const override {
+    auto env = MessageFailureTest::extraEnv();
+    env["DEFAULT_TOKEN_LIMIT"] = "3000";
+    env["MAX_OUTPUT_TOKENS"] = "500";
+    env["MAX_CHATS_PER_USER"] = "10";
+    env["RATE_LIMIT_MESSAGES_PER_MINUTE"] = "100";
+    return env;
+  }
+};
+
+TEST_P(ParallelQuotaTest, TenParallelSendsNeverSpendPastTheLimit) {
+  const auto s = newUser("parallel");
+  std::vector<std::string> chats;
+  for (int i = 0; i < 10; ++i)
+    chats.push_back(chatOf(s));
+  GeminiScript greedy;
+  greedy.promptTokens = -1;
+  greedy.fillMaxOutput = true;
+  greedy.finishReason = "MAX_TOKENS";
+  greedy.chunks = std::vector<std::string>(5, "lorem ");
+  greedy.delay = 20ms;
+  gemini_.script(greedy);
+  std::barrier sync(10);
+  std::atomic<int> streamed{0}, refused{0}, other{0};
+  std::atomic<std::int64_t> billed{0};
+  std::vector<std::thread> senders;
+  for (int i = 0; i < 10; ++i) {
+    senders.emplace_back([&, i] {
+      sync.arrive_and_wait();
+      SseClient c(app_->port(), "/api/chat/" + chats[i] + "/message",
+                  json::serialize(json::object{{"message", "Describe collection " + std::to_string(i)}}), s.access);
+      if (c.status() == 200) {
+        auto events = c.rest();
+        if (!events.empty() && events.back().event == "done") {
+          ++streamed;
+          billed += events.back().json().at("usage").at("total_tokens").as_int64();
+        }
+      } else if (c.status() == 403) {
+        ++refused;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : senders)
+    t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(streamed.load(), 0);
+  EXPECT_GT(refused.load(), 0);
+  EXPECT_EQ(streamed.load() + refused.load(), 10);
+  const auto total = used(s);
+  EXPECT_EQ(total, billed.load());
+  EXPECT_LE(total, 3000);
+  // Every maxOutputTokens sent was covered by what remained.
+  for (const auto& r : gemini_.requests()) {
+    const auto maxOut = r.body.at("generationConfig").at("maxOutputTokens").as_int64();
+    EXPECT_GE(maxOut, 1);
+    EXPECT_LE(maxOut, 500);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, ParallelQuotaTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+                         [](const auto& info) { return test::dbKindName(info.param); });
+
+}  // namespace
+}  // namespace atelier::app
