@@ -23,7 +23,8 @@ int gFrames = 64;
 std::chrono::milliseconds gPace{20};
 
 long long monoNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -35,10 +36,13 @@ std::string chunked(const std::string& payload) {
 
 std::string frame(int i) {
   std::string text = "t=" + std::to_string(monoNs()) + " ";
-  std::string f = R"(data: {"candidates":[{"content":{"parts":[{"text":")" + text + R"("}],"role":"model"},"index":0)";
+  std::string f = R"(data: {"candidates":[{"content":{"parts":[{"text":")" + text +
+                  R"("}],"role":"model"},"index":0)";
   if (i + 1 == gFrames) {
-    f += R"(,"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":100,"candidatesTokenCount":)" +
-         std::to_string(gFrames * 8) + R"(,"totalTokenCount":)" + std::to_string(100 + gFrames * 8) + "}";
+    f +=
+        R"(,"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":100,"candidatesTokenCount":)" +
+        std::to_string(gFrames * 8) + R"(,"totalTokenCount":)" + std::to_string(100 + gFrames * 8) +
+        "}";
   } else {
     f += "}]";
   }
@@ -57,7 +61,8 @@ asio::awaitable<void> serve(tcp::socket socket) {
       std::size_t headEnd;
       while ((headEnd = buf.find("\r\n\r\n")) == std::string::npos) {
         char tmp[8192];
-        const std::size_t n = co_await socket.async_read_some(asio::buffer(tmp), asio::use_awaitable);
+        const std::size_t n =
+            co_await socket.async_read_some(asio::buffer(tmp), asio::use_awaitable);
         buf.append(tmp, n);
         if (buf.size() > (1 << 20)) co_return;
       }
@@ -67,18 +72,21 @@ asio::awaitable<void> serve(tcp::socket socket) {
         std::string line = buf.substr(at, eol - at);
         for (auto& c : line)
           c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (line.rfind("content-length:", 0) == 0) length = std::strtoul(line.c_str() + 15, nullptr, 10);
+        if (line.rfind("content-length:", 0) == 0)
+          length = std::strtoul(line.c_str() + 15, nullptr, 10);
         at = eol + 2;
       }
       const std::size_t total = headEnd + 4 + length;
       while (buf.size() < total) {
         char tmp[65536];
-        const std::size_t n = co_await socket.async_read_some(asio::buffer(tmp), asio::use_awaitable);
+        const std::size_t n =
+            co_await socket.async_read_some(asio::buffer(tmp), asio::use_awaitable);
         buf.append(tmp, n);
       }
       buf.erase(0, total);
       const std::string head =
-          "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+          "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: "
+          "chunked\r\n\r\n";
       co_await asio::async_write(socket, asio::buffer(head), asio::use_awaitable);
       const auto start = std::chrono::steady_clock::now();
       for (int i = 0; i < gFrames; ++i) {

@@ -8,8 +8,8 @@
 //
 //   bench_stream_client gemini  PORT STREAMS SECONDS
 //   bench_stream_client atelier PORT STREAMS SECONDS TOKEN CHATS_FILE
-#include <boost/asio.hpp>
 #include <algorithm>
+#include <boost/asio.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -28,10 +28,13 @@ struct Samples {
 };
 
 long long monoNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
 }
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 struct Target {
   bool atelier = false;
@@ -48,14 +51,16 @@ std::string requestFor(const Target& t, const std::string& chatId) {
     body = R"({"contents":[{"role":"user","parts":[{"text":"hi"}]}]})";
     path = "/v1beta/models/bench:streamGenerateContent?alt=sse";
   }
-  std::string r = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+  std::string r =
+      "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
   if (t.atelier) r += "Authorization: Bearer " + t.token + "\r\n";
   r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   return r;
 }
 
 // One stream: returns false when the connection must be reopened.
-asio::awaitable<bool> oneStream(tcp::socket& s, const Target& t, const std::string& chatId, Samples& out) {
+asio::awaitable<bool> oneStream(tcp::socket& s, const Target& t, const std::string& chatId,
+                                Samples& out) {
   const std::string req = requestFor(t, chatId);
   const auto sent = Clock::now();
   co_await asio::async_write(s, asio::buffer(req), asio::use_awaitable);
@@ -149,7 +154,8 @@ double pct(std::vector<double>& v, double p) {
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: %s gemini|atelier PORT STREAMS SECONDS [TOKEN CHATS_FILE]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s gemini|atelier PORT STREAMS SECONDS [TOKEN CHATS_FILE]\n",
+                 argv[0]);
     return 2;
   }
   Target t;

@@ -6,10 +6,8 @@
 #include <barrier>
 #include <thread>
 
-#include "app/app_fixture.hpp"
-#include "support/fake_gemini.hpp"
+#include "app/gemini_app_fixture.hpp"
 #include "support/server_process.hpp"
-#include "support/sse_client.hpp"
 
 namespace atelier::app {
 namespace {
@@ -20,26 +18,14 @@ using test::DbKind;
 using test::GeminiScript;
 using test::SseClient;
 
-class MessageFailureTest : public AppFixture {
+class MessageFailureTest : public GeminiAppFixture {
  protected:
   config::EnvMap extraEnv() const override {
-    return {{"GEMINI_API_KEY", test::FakeGemini::kApiKey},
-            {"GEMINI_BASE_URL", gemini_.baseUrl()},
-            {"UPSTREAM_TIMEOUT", "1s"},
-            {"RATE_LIMIT_MESSAGES_PER_MINUTE", "3"}};
+    auto env = geminiEnv();
+    env["UPSTREAM_TIMEOUT"] = "1s";
+    env["RATE_LIMIT_MESSAGES_PER_MINUTE"] = "3";
+    return env;
   }
-  std::string chatOf(const Session& s) {
-    auto r = post("/api/chat", json::object{}, s.access);
-    EXPECT_EQ(r.status, 201);
-    return std::string(r.json.at("chat_id").as_string());
-  }
-  std::unique_ptr<SseClient> send(const Session& s, const std::string& chatId, const std::string& message) {
-    return std::make_unique<SseClient>(app_->port(), "/api/chat/" + chatId + "/message",
-                                       json::serialize(json::object{{"message", message}}), s.access);
-  }
-  std::int64_t used(const Session& s) { return get("/api/usage", s.access).json.at("total_tokens_used").as_int64(); }
-
-  test::FakeGemini gemini_;
 };
 
 TEST_P(MessageFailureTest, AProviderThatNeverAnswersIs504AndKeepsNothing) {
@@ -150,7 +136,8 @@ TEST_P(MessageFailureTest, TheMessageRateIsLimitedPerUser) {
   EXPECT_EQ(send(other, chatOf(other), "hello")->status(), 200);
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, MessageFailureTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+INSTANTIATE_TEST_SUITE_P(Databases, MessageFailureTest,
+                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
                          [](const auto& info) { return test::dbKindName(info.param); });
 
 class NoProviderTest : public AppFixture {};
@@ -169,7 +156,8 @@ TEST_P(NoProviderTest, SendingIs503ButEverythingElseWorks) {
   EXPECT_EQ(post("/api/chat/" + id + "/message", {{"message", "hello"}}, s.access).status, 503);
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, NoProviderTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+INSTANTIATE_TEST_SUITE_P(Databases, NoProviderTest,
+                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
                          [](const auto& info) { return test::dbKindName(info.param); });
 
 // Ten sends at once from one user, each reply using its whole output budget: the tokens
@@ -206,8 +194,10 @@ TEST_P(ParallelQuotaTest, TenParallelSendsNeverSpendPastTheLimit) {
   for (int i = 0; i < 10; ++i) {
     senders.emplace_back([&, i] {
       sync.arrive_and_wait();
-      SseClient c(app_->port(), "/api/chat/" + chats[i] + "/message",
-                  json::serialize(json::object{{"message", "Describe collection " + std::to_string(i)}}), s.access);
+      SseClient c(
+          app_->port(), "/api/chat/" + chats[i] + "/message",
+          json::serialize(json::object{{"message", "Describe collection " + std::to_string(i)}}),
+          s.access);
       if (c.status() == 200) {
         auto events = c.rest();
         if (!events.empty() && events.back().event == "done") {
@@ -238,7 +228,8 @@ TEST_P(ParallelQuotaTest, TenParallelSendsNeverSpendPastTheLimit) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, ParallelQuotaTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+INSTANTIATE_TEST_SUITE_P(Databases, ParallelQuotaTest,
+                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
                          [](const auto& info) { return test::dbKindName(info.param); });
 
 }  // namespace

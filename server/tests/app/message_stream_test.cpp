@@ -4,10 +4,8 @@
 
 #include <thread>
 
-#include "app/app_fixture.hpp"
+#include "app/gemini_app_fixture.hpp"
 #include "store/store.hpp"
-#include "support/fake_gemini.hpp"
-#include "support/sse_client.hpp"
 #include "util/crypto.hpp"
 
 namespace atelier::app {
@@ -20,37 +18,15 @@ using test::GeminiScript;
 using test::SseClient;
 using test::SseEventRecord;
 
-class MessageStreamTest : public AppFixture {
+class MessageStreamTest : public GeminiAppFixture {
  protected:
   config::EnvMap extraEnv() const override {
-    return {{"GEMINI_API_KEY", test::FakeGemini::kApiKey},
-            {"GEMINI_BASE_URL", gemini_.baseUrl()},
-            {"GEMINI_MODEL", "gemini-test"},
-            {"DEFAULT_TOKEN_LIMIT", tokenLimit()},
-            {"UPSTREAM_TIMEOUT", "5s"}};
+    auto env = geminiEnv();
+    env["DEFAULT_TOKEN_LIMIT"] = tokenLimit();
+    env["UPSTREAM_TIMEOUT"] = "5s";
+    return env;
   }
   virtual std::string tokenLimit() const { return "100000"; }
-
-  std::string chatOf(const Session& s) {
-    auto r = post("/api/chat", json::object{}, s.access);
-    EXPECT_EQ(r.status, 201);
-    return std::string(r.json.at("chat_id").as_string());
-  }
-  std::unique_ptr<SseClient> send(const Session& s, const std::string& chatId,
-                                  const std::string& message) {
-    return std::make_unique<SseClient>(app_->port(), "/api/chat/" + chatId + "/message",
-                                       json::serialize(json::object{{"message", message}}),
-                                       s.access);
-  }
-  static std::string texts(const std::vector<SseEventRecord>& events) {
-    std::string out;
-    for (const auto& e : events) {
-      if (e.event == "message") out += std::string(e.json().at("text").as_string());
-    }
-    return out;
-  }
-
-  test::FakeGemini gemini_;
 };
 
 TEST_P(MessageStreamTest, AReplyStreamsAsStartTextsAndDoneAndIsSaved) {

@@ -6,9 +6,7 @@
 #include <barrier>
 #include <thread>
 
-#include "app/app_fixture.hpp"
-#include "support/fake_gemini.hpp"
-#include "support/sse_client.hpp"
+#include "app/gemini_app_fixture.hpp"
 
 namespace atelier::app {
 namespace {
@@ -17,7 +15,7 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 using test::DbKind;
 
-class TwoInstancesTest : public AppFixture {
+class TwoInstancesTest : public GeminiAppFixture {
  protected:
   void SetUp() override {
     AppFixture::SetUp();
@@ -35,12 +33,8 @@ class TwoInstancesTest : public AppFixture {
     }
     AppFixture::TearDown();
   }
-  config::EnvMap extraEnv() const override {
-    return {{"GEMINI_API_KEY", test::FakeGemini::kApiKey}, {"GEMINI_BASE_URL", gemini_.baseUrl()}};
-  }
   std::uint16_t portOf(int i) const { return i % 2 == 0 ? app_->port() : second_->port(); }
 
-  test::FakeGemini gemini_;
   std::unique_ptr<App> second_;
 };
 
@@ -52,8 +46,8 @@ TEST_P(TwoInstancesTest, TwentyConcurrentCreatesAcrossBothLeaveExactlyFive) {
   for (int i = 0; i < 20; ++i) {
     threads.emplace_back([&, i] {
       sync.arrive_and_wait();
-      auto r = test::call(portOf(i), "POST", "/api/chat", json::value{{"title", "race " + std::to_string(i)}},
-                          s.access);
+      auto r = test::call(portOf(i), "POST", "/api/chat",
+                          json::value{{"title", "race " + std::to_string(i)}}, s.access);
       if (r.status == 201) ++created;
       if (r.status == 403 && r.errorCode() == "chat_limit_reached") ++refused;
     });
@@ -62,32 +56,37 @@ TEST_P(TwoInstancesTest, TwentyConcurrentCreatesAcrossBothLeaveExactlyFive) {
     t.join();
   EXPECT_EQ(created.load(), 5);
   EXPECT_EQ(refused.load(), 15);
-  EXPECT_EQ(test::call(second_->port(), "GET", "/api/chat", std::nullopt, s.access).json.at("total"), 5);
+  EXPECT_EQ(
+      test::call(second_->port(), "GET", "/api/chat", std::nullopt, s.access).json.at("total"), 5);
 }
 
 TEST_P(TwoInstancesTest, OneGenerationPerChatAcrossInstances) {
   const auto s = newUser("lease2");
-  const std::string chat(post("/api/chat", json::object{}, s.access).json.at("chat_id").as_string());
+  const std::string chat(
+      post("/api/chat", json::object{}, s.access).json.at("chat_id").as_string());
   test::GeminiScript slow;
   slow.chunks = std::vector<std::string>(20, "slow ");
   slow.delay = 50ms;
   gemini_.script(slow);
-  test::SseClient first(app_->port(), "/api/chat/" + chat + "/message", R"({"message":"one"})", s.access);
+  test::SseClient first(app_->port(), "/api/chat/" + chat + "/message", R"({"message":"one"})",
+                        s.access);
   ASSERT_EQ(first.status(), 200);
   ASSERT_EQ(first.next()->event, "start");
-  auto busy = test::call(second_->port(), "POST", "/api/chat/" + chat + "/message", json::value{{"message", "two"}},
-                         s.access);
+  auto busy = test::call(second_->port(), "POST", "/api/chat/" + chat + "/message",
+                         json::value{{"message", "two"}}, s.access);
   EXPECT_EQ(busy.status, 409);
   EXPECT_EQ(busy.errorCode(), "generation_in_progress");
   EXPECT_EQ(first.rest().back().event, "done");
   // Once it has finished, the other instance may generate in the chat.
   gemini_.script(test::GeminiScript{});
-  test::SseClient next(second_->port(), "/api/chat/" + chat + "/message", R"({"message":"two"})", s.access);
+  test::SseClient next(second_->port(), "/api/chat/" + chat + "/message", R"({"message":"two"})",
+                       s.access);
   EXPECT_EQ(next.status(), 200);
   EXPECT_EQ(next.rest().back().event, "done");
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, TwoInstancesTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
+INSTANTIATE_TEST_SUITE_P(Databases, TwoInstancesTest,
+                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
                          [](const auto& info) { return test::dbKindName(info.param); });
 
 }  // namespace
