@@ -262,6 +262,29 @@ TEST_P(MessageStreamTest, AReplyInterruptedByACrashIsSavedIncompleteAtTheNextSta
   EXPECT_EQ(contents[1].at("parts").at(0).at("text"), "Once upon a time");
 }
 
+// The reply metrics: active streams, time to first token, tokens billed, provider errors.
+TEST_P(MessageStreamTest, RepliesAreCountedInTheMetrics) {
+  const auto s = newUser("metrics");
+  const auto chat = chatOf(s);
+  ASSERT_EQ(send(s, chat, "hi")->rest().back().event, "done");
+  GeminiScript drop;
+  drop.chunks = {"a", "b"};
+  drop.dropAfter = 1;
+  gemini_.script(drop);
+  ASSERT_EQ(send(s, chat, "again")->rest().back().event, "error");
+  const std::string m = get("/metrics").raw.body;
+  auto has = [&](const std::string& line) {
+    return m.find("\n" + line + "\n") != std::string::npos;
+  };
+  EXPECT_TRUE(has("atelier_active_streams 0")) << m;
+  EXPECT_TRUE(has("atelier_time_to_first_token_seconds_count 2")) << m;
+  EXPECT_TRUE(has(R"(atelier_provider_errors_total{kind="mid_stream"} 1)")) << m;
+  // 13 reported by the provider for the first reply; the broken one billed by the estimate.
+  const auto billed = m.find("\natelier_tokens_billed_total ");
+  ASSERT_NE(billed, std::string::npos);
+  EXPECT_EQ(std::stoll(m.substr(billed + 29)), used(s));
+}
+
 INSTANTIATE_TEST_SUITE_P(Databases, MessageStreamTest,
                          ::testing::Values(DbKind::sqlite, DbKind::postgres),
                          [](const auto& info) { return test::dbKindName(info.param); });
