@@ -284,7 +284,9 @@ class App::Impl {
       timer.expires_after(10ms);
       co_await timer.async_wait(asio::use_awaitable);
     }
-    if (http_) co_await http_->close();  // curl's connections close while the loop still runs
+    if (http_) {
+      co_await http_->close();  // curl's connections close while the loop still runs
+    }
     spdlog::info("shutdown complete");
     stopContexts();
   }

@@ -45,7 +45,7 @@ boost::asio::awaitable<Response> runChain(std::span<const Middleware> chain,
 
 struct RouteOptions {
   // Largest request body accepted (413 beyond it, refused before it is read).
-  std::size_t maxBodyBytes = 1024 * 1024;
+  std::size_t maxBodyBytes = std::size_t{1024} * 1024;
   // Counted against RATE_LIMIT_REQUESTS_PER_MINUTE (false for /healthz, /readyz, /metrics).
   bool rateLimited = true;
   // Route-level middleware (e.g. authentication), outermost first.

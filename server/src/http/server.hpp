@@ -38,7 +38,7 @@ struct ServerOptions {
   std::chrono::milliseconds idleTimeout{75'000};
   std::chrono::milliseconds bodyTimeout{60'000};
   std::chrono::milliseconds writeTimeout{60'000};
-  std::size_t headerLimit = 16 * 1024;
+  std::size_t headerLimit = std::size_t{16} * 1024;
   // Take the client address from the last X-Forwarded-For entry (the one our proxy added).
   bool trustProxy = false;
   // True when an io_context is run by several threads: each connection then gets a strand.

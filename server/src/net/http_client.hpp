@@ -33,9 +33,9 @@ struct HttpRequest {
   std::chrono::milliseconds totalTimeout{0};  // whole exchange; 0 = none
   std::chrono::milliseconds idleTimeout{
       0};  // longest silence before the head or between body bytes; 0 = none
-  std::size_t maxBodyBytes = 16 * 1024 * 1024;  // fetch() only
-  std::string awsSigV4;                         // e.g. "aws:amz:us-east-1:s3" (CURLOPT_AWS_SIGV4)
-  std::string userPwd;                          // "key:secret" (CURLOPT_USERPWD)
+  std::size_t maxBodyBytes = std::size_t{16} * 1024 * 1024;  // fetch() only
+  std::string awsSigV4;  // e.g. "aws:amz:us-east-1:s3" (CURLOPT_AWS_SIGV4)
+  std::string userPwd;   // "key:secret" (CURLOPT_USERPWD)
 };
 
 struct HttpResponseHead {
