@@ -7,6 +7,7 @@
 
 #include "http/json_body.hpp"
 #include "util/crypto.hpp"
+#include "util/text.hpp"
 
 namespace atelier::auth {
 
@@ -61,10 +62,7 @@ Result<std::string> normalizeEmail(std::string_view raw) {
   auto bad = [] {
     return Error::make(Errc::invalid_request, "email is not a valid e-mail address", "email");
   };
-  while (!raw.empty() && (raw.front() == ' ' || raw.front() == '\t'))
-    raw.remove_prefix(1);
-  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t'))
-    raw.remove_suffix(1);
+  raw = trim(raw);
   if (raw.empty() || raw.size() > kMaxEmail) return bad();
   std::string email;
   email.reserve(raw.size());

@@ -1,14 +1,15 @@
 #include "chat/chat_routes.hpp"
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
-#include <cctype>
 #include <charconv>
 
 #include "chat/views.hpp"
 #include "http/json_body.hpp"
 #include "util/crypto.hpp"
+#include "util/text.hpp"
 
 namespace atelier::chat {
 
@@ -154,11 +155,7 @@ void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxM
         if (!body) co_return std::move(body).error();
         auto message = http::requireString(*body, "message");
         if (!message) co_return std::move(message).error();
-        std::string_view trimmed = *message;
-        while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front())))
-          trimmed.remove_prefix(1);
-        while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back())))
-          trimmed.remove_suffix(1);
+        const std::string_view trimmed = trim(*message, kWhiteSpace);
         if (trimmed.empty())
           co_return Error::make(Errc::invalid_request, "message must not be empty", "message");
         if (http::utf8Length(trimmed) > static_cast<std::size_t>(maxMessageChars)) {
@@ -191,20 +188,22 @@ void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxM
                      {"X-Accel-Buffering", "no"}};
         r.stream = [g = std::move(g).value(),
                     keepAlive](http::ResponseWriter& w) -> asio::awaitable<void> {
+          // One timer and one buffer for the whole stream: nothing is allocated per chunk.
+          const auto executor = co_await asio::this_coro::executor;
+          const auto timer = std::make_shared<asio::steady_timer>(executor);
+          std::string batch;
           std::size_t seen = 0;
           for (;;) {
-            auto snap = co_await g->waitBeyond(seen, keepAlive);
-            if (snap.frames.empty() && !snap.closed) {
+            batch.clear();
+            const auto got = co_await g->waitBeyond(seen, batch, timer, keepAlive);
+            if (got.frames == 0 && !got.closed) {
               if (!co_await w.write(": keep-alive\n\n"))
                 co_return;  // the client is gone; the reply goes on
               continue;
             }
-            std::string batch;
-            for (const auto& f : snap.frames)
-              batch += f;
-            seen += snap.frames.size();
+            seen += got.frames;
             if (!batch.empty() && !co_await w.write(batch)) co_return;
-            if (snap.closed) co_return;
+            if (got.closed) co_return;
           }
         };
         co_return r;

@@ -3,7 +3,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace atelier::chat {
@@ -42,30 +41,28 @@ void Generation::close(std::string frame) {
   wakeAll();
 }
 
-asio::awaitable<Generation::Snapshot> Generation::waitBeyond(std::size_t seen,
-                                                             std::chrono::milliseconds timeout) {
-  auto ex = co_await asio::this_coro::executor;
-  auto timer = std::make_shared<asio::steady_timer>(ex);
-  {
-    std::lock_guard lock(mu_);
-    if (frames_.size() > seen || closed_) {
-      Snapshot s;
-      s.frames.assign(frames_.begin() + static_cast<std::ptrdiff_t>(std::min(seen, frames_.size())),
-                      frames_.end());
-      s.closed = closed_;
-      co_return s;
+asio::awaitable<Generation::Progress> Generation::waitBeyond(
+    std::size_t seen, std::string& out, const std::shared_ptr<asio::steady_timer>& timer,
+    std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (frames_.size() > seen || closed_) {
+        Progress p;
+        for (std::size_t i = seen; i < frames_.size(); ++i)
+          out += frames_[i];
+        p.frames = frames_.size() > seen ? frames_.size() - seen : 0;
+        p.closed = closed_;
+        co_return p;
+      }
+      // A cancel posted by an earlier wake-up may still arrive: only the deadline ends the wait.
+      if (std::chrono::steady_clock::now() >= deadline) co_return Progress{};
+      timer->expires_at(deadline);
+      waiters_.push_back(Waiter{timer->get_executor(), timer});
     }
-    timer->expires_after(timeout);
-    waiters_.push_back(Waiter{ex, timer});
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-  std::lock_guard lock(mu_);
-  Snapshot s;
-  if (frames_.size() > seen) {
-    s.frames.assign(frames_.begin() + static_cast<std::ptrdiff_t>(seen), frames_.end());
-  }
-  s.closed = closed_ && frames_.size() <= seen + s.frames.size();
-  co_return s;
 }
 
 void Generation::requestStop(StopReason reason) {

@@ -37,13 +37,16 @@ class Generation {
   // Adds the closing frame; nothing follows.
   void close(std::string frame);
 
-  struct Snapshot {
-    std::vector<std::string> frames;  // frames after the ones already seen
-    bool closed = false;              // and no more will come
+  struct Progress {
+    std::size_t frames = 0;  // frames appended to `out`
+    bool closed = false;     // the closing frame is among what has been read: no more will come
   };
-  // Frames after the first `seen`; waits up to `timeout` for one when there are none yet.
-  // An empty, open snapshot means the timeout passed (time for a keep-alive comment).
-  boost::asio::awaitable<Snapshot> waitBeyond(std::size_t seen, std::chrono::milliseconds timeout);
+  // Appends the frames after the first `seen` to `out`; waits up to `timeout` for one when
+  // there are none yet, on `timer` (the reader's own, reused from call to call). No frames
+  // and not closed means the timeout passed (time for a keep-alive comment).
+  boost::asio::awaitable<Progress> waitBeyond(
+      std::size_t seen, std::string& out, const std::shared_ptr<boost::asio::steady_timer>& timer,
+      std::chrono::milliseconds timeout);
 
   // Asks the producer to stop; `onStop` (set by the producer) cancels the provider stream.
   void requestStop(StopReason reason);

@@ -65,6 +65,16 @@ std::string frame(std::string_view id, std::string_view event, const json::value
   return f;
 }
 
+// The frame of one piece of reply text, `data: {"text":"…"}`, written straight into one string
+// (this runs for every chunk).
+std::string textFrame(std::string_view id, std::string_view text) {
+  std::string f;
+  f.reserve(id.size() + text.size() + 32);
+  f.append("id: ").append(id).append("\ndata: {\"text\":");
+  f.append(json::serialize(json::string_view(text.data(), text.size()))).append("}\n\n");
+  return f;
+}
+
 }  // namespace
 
 std::int64_t estimateTokens(std::string_view text) {
@@ -201,20 +211,13 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
   userMessage.createdAt = clock_.now();
   const bool needsTitle = chat.title.empty();
   const std::string assistantMessageId = newUuidV7();
-  auto saved = co_await dbPool_.run([&]() -> Result<store::Message> {
-    auto m = store_.appendMessage(userMessage);
-    if (!m) return m;
-    if (needsTitle) {
-      store::ChatPatch patch;
-      patch.title = titleFrom(request.message, kTitleChars);
-      (void)store_.updateChat(userId, chatId, patch, 1 << 30, userMessage.createdAt);
-    }
-    // From here a crash leaves an incomplete reply behind, billed for the prompt.
-    const store::GenerationCheckpoint cp{assistantMessageId, userMessage.messageId, "",
-                                         promptEstimate};
-    (void)store_.checkpointGeneration(chatId, generationId, cp, clock_.now() + settings_.lease);
-    return m;
-  });
+  // From here a crash leaves an incomplete reply behind, billed for the prompt.
+  const std::string title = needsTitle ? titleFrom(request.message, kTitleChars) : std::string();
+  const store::GenerationCheckpoint cp{assistantMessageId, userMessage.messageId, "",
+                                       promptEstimate};
+  const auto leaseUntil = clock_.now() + settings_.lease;
+  auto saved = co_await dbPool_.run(
+      [&] { return store_.beginReply(userMessage, title, generationId, cp, leaseUntil); });
   if (!saved) {
     providerStream->cancel();
     co_await abandon();
@@ -222,7 +225,7 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
   }
   auto g = std::make_shared<Generation>(generationId, chatId, userId, assistantMessageId);
   g->append(frame("", "start",
-                  json::object{{"user_message", messageJson(*saved)},
+                  json::object{{"user_message", messageJson(userMessage)},
                                {"assistant_message_id", g->assistantMessageId()}}));
   std::weak_ptr<llm::GenerationStream> weak = providerStream;
   g->onStop([weak] {
@@ -233,7 +236,7 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
   asio::co_spawn(
       executor,
       [this, g, providerStream, r = *reservation, promptEstimate,
-       parent = saved->messageId]() mutable {
+       parent = userMessage.messageId]() mutable {
         return run(g, providerStream, r, promptEstimate, parent);
       },
       asio::detached);
@@ -269,7 +272,7 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g,
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       }
       text += chunk->text;
-      g->append(frame(nextId(), "", json::object{{"text", chunk->text}}));
+      g->append(textFrame(nextId(), chunk->text));
       if (text.size() > kMaxReplyBytes) {
         stream->cancel();
         failure = Error::make(Errc::upstream_error, "the reply is too long");

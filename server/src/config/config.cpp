@@ -13,6 +13,7 @@
 
 #include "config/parse.hpp"
 #include "util/crypto.hpp"
+#include "util/text.hpp"
 
 extern char** environ;
 
@@ -206,8 +207,7 @@ Result<EnvMap> parseDotenv(std::string_view text, std::string_view fileName) {
     pos = nl + 1;
     ++lineNo;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
-      line.remove_prefix(1);
+    line = trimStart(line);
     if (line.empty() || line.front() == '#') {
       if (nl == text.size()) break;
       continue;
@@ -218,9 +218,7 @@ Result<EnvMap> parseDotenv(std::string_view text, std::string_view fileName) {
       return Error::make(Errc::invalid_request, fmt::format("{}:{}: {}", fileName, lineNo, why));
     };
     if (eq == std::string_view::npos) return fail("expected KEY=value");
-    std::string_view key = line.substr(0, eq);
-    while (!key.empty() && (key.back() == ' ' || key.back() == '\t'))
-      key.remove_suffix(1);
+    const std::string_view key = trimEnd(line.substr(0, eq));
     if (key.empty()) return fail("empty variable name");
     for (char c : key) {
       if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -228,9 +226,7 @@ Result<EnvMap> parseDotenv(std::string_view text, std::string_view fileName) {
         return fail("invalid variable name");
       }
     }
-    std::string_view rest = line.substr(eq + 1);
-    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t'))
-      rest.remove_prefix(1);
+    std::string_view rest = trimStart(line.substr(eq + 1));
     std::string value;
     if (!rest.empty() && (rest.front() == '"' || rest.front() == '\'')) {
       const char q = rest.front();
@@ -250,18 +246,14 @@ Result<EnvMap> parseDotenv(std::string_view text, std::string_view fileName) {
         }
       }
       if (!closed) return fail("unterminated quote");
-      std::string_view after = rest.substr(i + 1);
-      while (!after.empty() && (after.front() == ' ' || after.front() == '\t'))
-        after.remove_prefix(1);
+      const std::string_view after = trimStart(rest.substr(i + 1));
       if (!after.empty() && after.front() != '#')
         return fail("unexpected text after the closing quote");
     } else {
       // Unquoted: up to an inline " #" comment, trailing blanks trimmed.
       const auto hash = rest.find(" #");
       if (hash != std::string_view::npos) rest = rest.substr(0, hash);
-      while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t'))
-        rest.remove_suffix(1);
-      value = std::string(rest);
+      value = std::string(trimEnd(rest));
     }
     out[std::string(key)] = std::move(value);
     if (nl == text.size()) break;

@@ -19,6 +19,7 @@
 
 #include "http/errors.hpp"
 #include "util/crypto.hpp"
+#include "util/text.hpp"
 
 namespace atelier::http {
 
@@ -44,14 +45,6 @@ bool saneRequestId(std::string_view id) {
     if (!ok) return false;
   }
   return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
 }
 
 // The address our proxy added: the last X-Forwarded-For entry.

@@ -15,6 +15,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "util/text.hpp"
+
 namespace atelier::net {
 
 namespace asio = boost::asio;
@@ -346,12 +348,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     }
     const auto colon = line.find(':');
     if (colon != std::string_view::npos) {
-      std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-        value.remove_prefix(1);
-      while (!value.empty() &&
-             (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
-        value.remove_suffix(1);
+      const std::string_view value = trimEnd(trimStart(line.substr(colon + 1)), "\r\n ");
       t->head.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
     }
     return size * n;

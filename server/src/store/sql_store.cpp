@@ -43,6 +43,10 @@ const char* purposeName(CodePurpose p) {
   return p == CodePurpose::verifyEmail ? "verify_email" : "reset_password";
 }
 
+Usage toUsage(const Row& r) {
+  return Usage{toStr(r[0]), toInt(r[1]), toInt(r[2]), toTime(r[3])};
+}
+
 User toUser(const Row& r) {
   User u;
   u.userId = toStr(r[0]);
@@ -571,8 +575,7 @@ Result<std::optional<Usage>> SqlStore::getUsage(std::string_view userId, TimePoi
         {uid});
     if (!r) return std::move(r).error();
     if (r->empty()) return std::optional<Usage>();
-    const auto& row = r->rows.front();
-    return std::optional<Usage>(Usage{toStr(row[0]), toInt(row[1]), toInt(row[2]), toTime(row[3])});
+    return std::optional<Usage>(toUsage(r->rows.front()));
   };
   auto usage = read();
   if (!usage || !*usage || resetInterval.count() <= 0) return usage;
@@ -637,20 +640,24 @@ Result<Reservation> SqlStore::reserveTokens(std::string_view userId, std::int64_
   });
 }
 
+Result<Usage> SqlStore::settle(SqlConnection& c, const std::string& userId, std::int64_t reserved,
+                               std::int64_t billed) {
+  auto r = run(c,
+               "UPDATE user_usage SET total_tokens_used = @greatest(0, total_tokens_used - $2) + "
+               "$3 WHERE user_id = $1 "
+               "RETURNING user_id, total_tokens_used, token_limit, @ts(last_reset_at)",
+               {userId, reserved, billed});
+  if (!r) return std::move(r).error();
+  if (r->empty()) return Error::make(Errc::not_found, "no such user");
+  return toUsage(r->rows.front());
+}
+
 Result<Usage> SqlStore::settleTokens(std::string_view userId, std::int64_t reserved,
                                      std::int64_t billed) {
   if (!isUuid(userId)) return Error::make(Errc::not_found, "no such user");
   auto lease = source_->acquire(true);
   if (!lease) return std::move(lease).error();
-  auto r = run(**lease,
-               "UPDATE user_usage SET total_tokens_used = @greatest(0, total_tokens_used - $2) + "
-               "$3 WHERE user_id = $1 "
-               "RETURNING user_id, total_tokens_used, token_limit, @ts(last_reset_at)",
-               {std::string(userId), reserved, billed});
-  if (!r) return std::move(r).error();
-  if (r->empty()) return Error::make(Errc::not_found, "no such user");
-  const auto& row = r->rows.front();
-  return Usage{toStr(row[0]), toInt(row[1]), toInt(row[2]), toTime(row[3])};
+  return settle(**lease, std::string(userId), reserved, billed);
 }
 
 Result<void> SqlStore::claimGeneration(std::string_view userId, std::string_view chatId,
@@ -692,23 +699,44 @@ Result<void> SqlStore::claimGeneration(std::string_view userId, std::string_view
   return {};
 }
 
-Result<bool> SqlStore::renewGeneration(std::string_view chatId, std::string_view generationId,
-                                       TimePoint leaseUntil) {
-  if (!isUuid(chatId)) return false;
-  return changed(
-      "UPDATE chats SET generation_expires_at = @tsp($3) WHERE chat_id = $1 AND generation_id = $2",
-      {std::string(chatId), std::string(generationId), ms(leaseUntil)});
+Result<bool> SqlStore::writeCheckpoint(SqlConnection& c, const std::string& chatId,
+                                       std::string_view generationId,
+                                       const GenerationCheckpoint& cp, TimePoint leaseUntil) {
+  auto r = run(c,
+               "UPDATE chats SET generation_expires_at = @tsp($3), generation_reply_id = $4, "
+               "generation_parent_id = $5, generation_text = $6, generation_billed = $7 "
+               "WHERE chat_id = $1 AND generation_id = $2",
+               {chatId, std::string(generationId), ms(leaseUntil), nullIfEmpty(cp.replyId),
+                nullIfEmpty(cp.parentId), cp.text, cp.billed});
+  if (!r) return std::move(r).error();
+  return r->affected > 0;
+}
+
+Result<void> SqlStore::beginReply(const Message& userMessage, std::string_view title,
+                                  std::string_view generationId, const GenerationCheckpoint& cp,
+                                  TimePoint leaseUntil) {
+  auto r = transaction<std::monostate>([&](SqlConnection& c) -> Result<std::monostate> {
+    auto saved = insertMessage(c, userMessage);
+    if (!saved) return std::move(saved).error();
+    if (!title.empty()) {
+      auto titled = run(c, "UPDATE chats SET title = $2 WHERE chat_id = $1 AND title = ''",
+                        {userMessage.chatId, std::string(title)});
+      if (!titled) return std::move(titled).error();
+    }
+    auto checkpointed = writeCheckpoint(c, userMessage.chatId, generationId, cp, leaseUntil);
+    if (!checkpointed) return std::move(checkpointed).error();
+    return std::monostate{};
+  });
+  if (!r) return std::move(r).error();
+  return {};
 }
 
 Result<bool> SqlStore::checkpointGeneration(std::string_view chatId, std::string_view generationId,
                                             const GenerationCheckpoint& cp, TimePoint leaseUntil) {
   if (!isUuid(chatId)) return false;
-  return changed(
-      "UPDATE chats SET generation_expires_at = @tsp($3), generation_reply_id = $4, "
-      "generation_parent_id = $5, generation_text = $6, generation_billed = $7 "
-      "WHERE chat_id = $1 AND generation_id = $2",
-      {std::string(chatId), std::string(generationId), ms(leaseUntil), nullIfEmpty(cp.replyId),
-       nullIfEmpty(cp.parentId), cp.text, cp.billed});
+  auto lease = source_->acquire(true);
+  if (!lease) return std::move(lease).error();
+  return writeCheckpoint(**lease, std::string(chatId), generationId, cp, leaseUntil);
 }
 
 #define CLEAR_LEASE                                                                  \
@@ -724,23 +752,14 @@ Result<Usage> SqlStore::finishGeneration(const FinishedGeneration& f) {
     auto held = run(c, "UPDATE chats SET " CLEAR_LEASE " WHERE chat_id = $1 AND generation_id = $2",
                     {f.chatId, f.generationId});
     if (!held) return std::move(held).error();
-    const bool holder = held->affected > 0;
-    if (holder && f.reply) {
+    if (held->affected == 0) {
+      return Error::make(Errc::unavailable, "the reply was given up after its lease expired");
+    }
+    if (f.reply) {
       auto saved = insertMessage(c, *f.reply);
       if (!saved) return std::move(saved).error();
     }
-    auto r = run(c,
-                 "UPDATE user_usage SET total_tokens_used = @greatest(0, total_tokens_used - $2) "
-                 "+ $3 WHERE user_id = $1 "
-                 "RETURNING user_id, total_tokens_used, token_limit, @ts(last_reset_at)",
-                 {f.userId, holder ? f.reserved : 0, holder ? f.billed : 0});
-    if (!r) return std::move(r).error();
-    if (r->empty()) return Error::make(Errc::not_found, "no such user");
-    if (!holder) {
-      return Error::make(Errc::unavailable, "the reply was given up after its lease expired");
-    }
-    const auto& row = r->rows.front();
-    return Usage{toStr(row[0]), toInt(row[1]), toInt(row[2]), toTime(row[3])};
+    return settle(c, f.userId, f.reserved, f.billed);
   });
 }
 
@@ -772,10 +791,7 @@ Result<bool> SqlStore::recoverLease(SqlConnection& c, const std::string& chatId,
     auto saved = insertMessage(c, m);
     if (!saved) return std::move(saved).error();
   }
-  auto settled = run(c,
-                     "UPDATE user_usage SET total_tokens_used = @greatest(0, total_tokens_used - "
-                     "$2) + $3 WHERE user_id = $1",
-                     {userId, toInt(d[4]), billed});
+  auto settled = settle(c, userId, toInt(d[4]), billed);
   if (!settled) return std::move(settled).error();
   return true;
 }

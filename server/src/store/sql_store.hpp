@@ -66,8 +66,9 @@ class SqlStore final : public Store {
   Result<void> claimGeneration(std::string_view userId, std::string_view chatId,
                                std::string_view generationId, TimePoint now,
                                TimePoint leaseUntil) override;
-  Result<bool> renewGeneration(std::string_view chatId, std::string_view generationId,
-                               TimePoint leaseUntil) override;
+  Result<void> beginReply(const Message& userMessage, std::string_view title,
+                          std::string_view generationId, const GenerationCheckpoint& checkpoint,
+                          TimePoint leaseUntil) override;
   Result<bool> checkpointGeneration(std::string_view chatId, std::string_view generationId,
                                     const GenerationCheckpoint& checkpoint,
                                     TimePoint leaseUntil) override;
@@ -86,6 +87,13 @@ class SqlStore final : public Store {
   // reservation (inside a transaction). False when the lease is no longer that one or alive.
   Result<bool> recoverLease(SqlConnection& c, const std::string& chatId,
                             const std::string& generationId, TimePoint now);
+  // The checkpoint and lease extension of checkpointGeneration, on `c`.
+  Result<bool> writeCheckpoint(SqlConnection& c, const std::string& chatId,
+                               std::string_view generationId, const GenerationCheckpoint& cp,
+                               TimePoint leaseUntil);
+  // Replaces a reservation by the tokens billed (never below 0); the usage after.
+  Result<Usage> settle(SqlConnection& c, const std::string& userId, std::int64_t reserved,
+                       std::int64_t billed);
   // Inserts a message and makes it the chat's current one (inside a transaction).
   Result<void> insertMessage(SqlConnection& c, const Message& m);
   // One read statement on a reader connection.

@@ -131,16 +131,20 @@ class Store {
   virtual Result<void> claimGeneration(std::string_view userId, std::string_view chatId,
                                        std::string_view generationId, TimePoint now,
                                        TimePoint leaseUntil) = 0;
-  // Extends the lease; false when this generation no longer holds it.
-  virtual Result<bool> renewGeneration(std::string_view chatId, std::string_view generationId,
-                                       TimePoint leaseUntil) = 0;
+  // The provider has accepted: in one transaction, saves the user message (the chat's current
+  // one from now), titles the chat with `title` when it has none yet (empty: leave it), and
+  // writes the generation's first checkpoint — from here a crash leaves an incomplete reply.
+  virtual Result<void> beginReply(const Message& userMessage, std::string_view title,
+                                  std::string_view generationId,
+                                  const GenerationCheckpoint& checkpoint, TimePoint leaseUntil) = 0;
   // Extends the lease and records what the generation would leave behind if it died now.
   // False when this generation no longer holds the lease.
   virtual Result<bool> checkpointGeneration(std::string_view chatId, std::string_view generationId,
                                             const GenerationCheckpoint& checkpoint,
                                             TimePoint leaseUntil) = 0;
   // In one transaction: saves the reply (when any), replaces the reservation by the billed
-  // tokens and gives the lease up. Returns the usage after.
+  // tokens and gives the lease up. Returns the usage after; Errc::unavailable, with nothing
+  // saved or billed, when the lease is no longer this generation's (it was recovered).
   virtual Result<Usage> finishGeneration(const FinishedGeneration& finished) = 0;
   // Every lease expired by `now` (its instance died): the checkpointed reply is saved with
   // metadata.status "incomplete" at `now`, the reservation settled to the checkpoint's

@@ -116,12 +116,13 @@ TEST_P(QuotaLeaseTest, OneGenerationPerChatUntilReleasedOrExpired) {
   auto busy = store_->claimGeneration(userId_, chat->chatId, g2, kT0 + 1s, kT0 + 31s);
   ASSERT_FALSE(busy.ok());
   EXPECT_EQ(busy.error().code, Errc::generation_in_progress);
-  EXPECT_TRUE(*store_->renewGeneration(chat->chatId, g1, kT0 + 60s));
+  EXPECT_TRUE(*store_->checkpointGeneration(chat->chatId, g1, GenerationCheckpoint{}, kT0 + 60s));
   EXPECT_FALSE(store_->claimGeneration(userId_, chat->chatId, g2, kT0 + 45s, kT0 + 75s).ok());
   // The owner died: once its lease has expired the chat is free again.
   ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g2, kT0 + 61s, kT0 + 91s).ok());
-  EXPECT_FALSE(*store_->renewGeneration(chat->chatId, g1, kT0 + 120s));  // g1 lost it
-  ASSERT_TRUE(store_->releaseGeneration(chat->chatId, g1).ok());         // a no-op for g1
+  EXPECT_FALSE(*store_->checkpointGeneration(chat->chatId, g1, GenerationCheckpoint{},
+                                             kT0 + 120s));        // g1 lost it
+  ASSERT_TRUE(store_->releaseGeneration(chat->chatId, g1).ok());  // a no-op for g1
   EXPECT_EQ(*store_->activeGeneration(chat->chatId, kT0 + 62s), g2);
   ASSERT_TRUE(store_->releaseGeneration(chat->chatId, g2).ok());
   EXPECT_FALSE(store_->activeGeneration(chat->chatId, kT0 + 62s)->has_value());
@@ -216,6 +217,33 @@ TEST_P(QuotaLeaseTest, ClaimingAChatWithADeadLeaseRecoversItFirst) {
       store_->claimGeneration(userId_, chat->chatId, newUuidV7(), kT0 + 31s, kT0 + 61s).ok());
   EXPECT_EQ(used(), 0);
   EXPECT_TRUE(store_->listMessages(chat->chatId, 10, std::nullopt)->messages.empty());
+}
+
+TEST_P(QuotaLeaseTest, BeginningAReplySavesTheMessageTitlesOnceAndCheckpoints) {
+  auto chat = store_->createChatIfUnderLimit(NewChat{newUuidV7(), userId_, "", kT0}, 5);
+  const std::string g = newUuidV7(), replyId = newUuidV7();
+  ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g, kT0, kT0 + 30s).ok());
+  Message user{newUuidV7(), chat->chatId, std::nullopt, "user", "first words", "{}", 0, kT0 + 1s};
+  ASSERT_TRUE(
+      store_->beginReply(user, "First words", g, {replyId, user.messageId, "", 77}, kT0 + 40s)
+          .ok());
+  const auto after = store_->findChat(userId_, chat->chatId);
+  EXPECT_EQ((*after)->title, "First words");
+  EXPECT_EQ((*after)->currentMessageId, user.messageId);
+  EXPECT_EQ((*after)->updatedAt, kT0 + 1s);
+  // A title is only given to an untitled chat.
+  Message second{newUuidV7(), chat->chatId, user.messageId, "user", "more", "{}", 0, kT0 + 2s};
+  ASSERT_TRUE(
+      store_->beginReply(second, "More", g, {replyId, second.messageId, "", 80}, kT0 + 40s).ok());
+  EXPECT_EQ((*store_->findChat(userId_, chat->chatId))->title, "First words");
+  // The checkpoint is live: still held at 39 s, recovered after 40 s as an empty reply.
+  EXPECT_EQ(*store_->recoverGenerations(kT0 + 39s), 0);
+  EXPECT_EQ(*store_->recoverGenerations(kT0 + 41s), 1);
+  const auto page = store_->listMessages(chat->chatId, 10, std::nullopt);
+  ASSERT_EQ(page->messages.size(), 3u);
+  EXPECT_EQ(page->messages[2].messageId, replyId);
+  EXPECT_EQ(page->messages[2].parentMessageId, second.messageId);
+  EXPECT_EQ(page->messages[2].tokensConsumed, 80);
 }
 
 TEST_P(QuotaLeaseTest, FinishingSavesSettlesAndReleasesTogether) {
