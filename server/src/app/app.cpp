@@ -17,6 +17,8 @@
 #include "app/web_routes.hpp"
 #include "auth/auth_routes.hpp"
 #include "auth/auth_service.hpp"
+#include "blob/local_blob_store.hpp"
+#include "blob/s3_blob_store.hpp"
 #include "chat/chat_routes.hpp"
 #include "chat/chat_service.hpp"
 #include "chat/generation.hpp"
@@ -27,6 +29,8 @@
 #include "mail/mailer.hpp"
 #include "net/http_client.hpp"
 #include "store/store.hpp"
+#include "uploads/upload_routes.hpp"
+#include "uploads/upload_service.hpp"
 #include "util/crypto.hpp"
 #include "util/log.hpp"
 #include "util/worker_pool.hpp"
@@ -45,6 +49,9 @@ constexpr std::size_t kDbQueue = 8192;
 constexpr std::size_t kHashThreads = 2;
 constexpr std::size_t kHashQueue = 256;
 constexpr std::size_t kMailQueue = 1000;
+// File storage and the CPU work on images (hashing, base64): short jobs, off the I/O threads.
+constexpr std::size_t kFileThreads = 2;
+constexpr std::size_t kFileQueue = 1024;
 }  // namespace
 
 class App::Impl {
@@ -92,6 +99,10 @@ class App::Impl {
           mail::SmtpOptions{config_.smtpUrl, config_.mailFrom}, *mailPool_);
     }
 
+    filePool_ = std::make_unique<WorkerPool>("files", kFileThreads, kFileQueue);
+    http_ = std::make_unique<net::HttpClient>(main().get_executor());
+    if (auto opened = openBlobStore(); !opened) return opened;
+
     registerRoutes();
 
     http::ServerOptions serverOptions;
@@ -114,6 +125,8 @@ class App::Impl {
 
     asio::co_spawn(
         main(), [this] { return sweepLeases(); }, asio::detached);
+    asio::co_spawn(
+        main(), [this] { return checkBlobStore(); }, asio::detached);
     threads_.reserve(contexts_.size());
     for (auto& c : contexts_) {
       threads_.emplace_back([ctx = c.get()] { ctx->run(); });
@@ -150,6 +163,7 @@ class App::Impl {
     if (dbPool_) dbPool_->stop();
     if (hashPool_) hashPool_->stop();
     if (mailPool_) mailPool_->stop();  // lets queued e-mails go out
+    if (filePool_) filePool_->stop();
     return exitCode_;
   }
 
@@ -178,7 +192,12 @@ class App::Impl {
                                                  *store_, *dbPool_, *clock_);
     chat::registerChatRoutes(router_, *chats_, auth::requireUser(*auth_));
 
-    http_ = std::make_unique<net::HttpClient>(main().get_executor());
+    uploads_ =
+        std::make_unique<uploads::UploadService>(uploads::UploadSettings{config_.maxUploadBytes},
+                                                 *store_, *dbPool_, *filePool_, *blobs_, *clock_);
+    uploads::registerUploadRoutes(router_, *uploads_, config_.maxUploadBytes,
+                                  auth::requireUser(*auth_));
+
     if (config_.llmProvider == "gemini" && !config_.geminiApiKey.empty()) {
       llm::GeminiOptions gemini;
       gemini.baseUrl = config_.geminiBaseUrl;
@@ -200,10 +219,47 @@ class App::Impl {
     engine.lease = leaseDuration();
     engine.messagesPerMinute = static_cast<std::uint32_t>(config_.rateLimitMessagesPerMinute);
     engine_ = std::make_unique<chat::MessageEngine>(std::move(engine), *store_, *dbPool_, *clock_,
-                                                    provider_.get(), generations_, metrics_);
+                                                    provider_.get(), generations_, metrics_,
+                                                    uploads_.get());
     chat::registerMessageRoutes(router_, *engine_, config_.maxMessageChars,
                                 auth::requireUser(*auth_));
     registerWebRoutes(router_);
+  }
+
+  // STORAGE_URL: a directory (created if needed) or an S3 bucket.
+  Result<void> openBlobStore() {
+    const auto& s = config_.storage;
+    if (!s.localRoot.empty()) {
+      auto local = blob::LocalBlobStore::open(s.localRoot, *filePool_);
+      if (!local) return std::move(local).error();
+      blobs_ = std::move(local).value();
+      return {};
+    }
+    blob::S3Options o;
+    o.bucket = s.bucket;
+    o.endpoint = s.s3Endpoint;
+    o.region = s.s3Region;
+    o.forcePathStyle = s.s3ForcePathStyle;
+    o.accessKeyId = s.awsAccessKeyId;
+    o.secretAccessKey = s.awsSecretAccessKey;
+    o.maxObjectBytes = static_cast<std::uint64_t>(config_.maxUploadBytes) + 1;
+    if (o.accessKeyId.empty()) {
+      spdlog::warn("STORAGE_URL is s3:// but AWS_ACCESS_KEY_ID is not set: requests go unsigned");
+    }
+    blobs_ = std::make_unique<blob::S3BlobStore>(std::move(o), *http_);
+    return {};
+  }
+
+  // Says at start-up whether uploads will work (the server starts either way: storage may come
+  // back later, and everything but uploads works without it).
+  asio::awaitable<void> checkBlobStore() {
+    auto ok = co_await blobs_->check();
+    if (ok) {
+      spdlog::info("file storage ready: {}", config_.storage.url);
+    } else {
+      spdlog::error("file storage {} is not usable now: uploads will fail until it is",
+                    config_.storage.url);
+    }
   }
 
   // Replies left half-finished by an instance that died (this one before a crash, or another
@@ -309,6 +365,7 @@ class App::Impl {
   std::unique_ptr<WorkerPool> dbPool_;
   std::unique_ptr<WorkerPool> hashPool_;
   std::unique_ptr<WorkerPool> mailPool_;
+  std::unique_ptr<WorkerPool> filePool_;
   SystemClock systemClock_;
   const Clock* clock_ = nullptr;
   std::unique_ptr<auth::PasswordHasher> hasher_;
@@ -316,6 +373,8 @@ class App::Impl {
   std::unique_ptr<auth::AuthService> auth_;
   std::unique_ptr<chat::ChatService> chats_;
   std::unique_ptr<net::HttpClient> http_;
+  std::unique_ptr<blob::BlobStore> blobs_;
+  std::unique_ptr<uploads::UploadService> uploads_;
   std::unique_ptr<llm::ModelProvider> provider_;
   chat::GenerationRegistry generations_;
   std::unique_ptr<chat::MessageEngine> engine_;

@@ -24,6 +24,7 @@ namespace {
 constexpr std::size_t kMaxTitleChars = 200;
 constexpr int kDefaultPage = 100;
 constexpr int kMaxPage = 500;
+constexpr std::size_t kMaxAttachmentUrl = 1024;
 
 Result<std::optional<std::string>> readTitle(const json::object& body) {
   auto title = http::optionalString(body, "title");
@@ -43,6 +44,35 @@ Result<int> readLimit(const Request& req) {
     return Error::make(Errc::invalid_request, "limit must be a number from 1 to 500", "limit");
   }
   return n;
+}
+
+// The urls of `attachments`: an array of at most kMaxAttachments {type: "image", url} items.
+// Whether each url is one of this user's uploads is the engine's check.
+Result<std::vector<std::string>> readAttachments(const json::object& body) {
+  std::vector<std::string> urls;
+  const auto* list = body.if_contains("attachments");
+  if (list == nullptr || list->is_null()) return urls;
+  auto bad = [](std::string message) {
+    return Error::make(Errc::invalid_attachment, std::move(message), "attachments");
+  };
+  if (!list->is_array()) return bad("attachments must be an array");
+  if (list->as_array().size() > kMaxAttachments) {
+    return bad("at most " + std::to_string(kMaxAttachments) + " attachments per message");
+  }
+  for (const auto& item : list->as_array()) {
+    const auto* o = item.if_object();
+    const auto* type = o ? o->if_contains("type") : nullptr;
+    const auto* url = o ? o->if_contains("url") : nullptr;
+    if (type == nullptr || !type->is_string() || type->as_string() != "image") {
+      return bad("each attachment is {\"type\": \"image\", \"url\": …}");
+    }
+    if (url == nullptr || !url->is_string() || url->as_string().empty() ||
+        url->as_string().size() > kMaxAttachmentUrl) {
+      return bad("each attachment needs the url its upload returned");
+    }
+    urls.emplace_back(url->as_string());
+  }
+  return urls;
 }
 
 }  // namespace
@@ -164,21 +194,11 @@ void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxM
               "message is longer than " + std::to_string(maxMessageChars) + " characters",
               "message");
         }
-        if (auto it = body->find("attachments"); it != body->end() && !it->value().is_null()) {
-          if (!it->value().is_array())
-            co_return Error::make(Errc::invalid_attachment, "attachments must be an array",
-                                  "attachments");
-          // No upload can have been issued yet (uploads come with their own issue): any item
-          // names a URL this server did not issue.
-          if (!it->value().as_array().empty()) {
-            co_return Error::make(Errc::invalid_attachment,
-                                  "attachments must be images uploaded to this server",
-                                  "attachments");
-          }
-        }
+        auto attachments = readAttachments(*body);
+        if (!attachments) co_return std::move(attachments).error();
         auto executor = co_await asio::this_coro::executor;
         // Named, not a temporary: g++ 12 can destroy temporaries of a co_await expression twice.
-        SendRequest send{req.userId, chatId, std::string(trimmed)};
+        SendRequest send{req.userId, chatId, std::string(trimmed), std::move(attachments).value()};
         auto g = co_await engine.send(std::move(send), executor);
         if (!g) co_return std::move(g).error();
         Response r;

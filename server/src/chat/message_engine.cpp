@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cmath>
 
@@ -35,6 +36,12 @@ namespace {
 
 constexpr std::size_t kMaxReplyBytes = 1 << 20;  // far above any MAX_OUTPUT_TOKENS reply
 constexpr std::size_t kTitleChars = 60;
+// Images of earlier messages resent with a new one, newest first, at most.
+constexpr std::size_t kMaxHistoryImages = 8;
+
+Error badAttachment(std::string message) {
+  return Error::make(Errc::invalid_attachment, std::move(message), "attachments");
+}
 
 // The first line of `text`, at most `maxChars` code points, trimmed.
 std::string titleFrom(std::string_view text, std::size_t maxChars) {
@@ -84,12 +91,14 @@ std::int64_t estimateTokens(std::string_view text) {
 
 MessageEngine::MessageEngine(EngineSettings settings, store::Store& store, WorkerPool& dbPool,
                              const Clock& clock, llm::ModelProvider* provider,
-                             GenerationRegistry& registry, MetricsRegistry& metrics)
+                             GenerationRegistry& registry, MetricsRegistry& metrics,
+                             uploads::UploadService* uploads)
     : settings_(std::move(settings)),
       store_(store),
       dbPool_(dbPool),
       clock_(clock),
       provider_(provider),
+      uploads_(uploads),
       registry_(registry),
       messageLimiter_(settings_.messagesPerMinute, std::chrono::seconds(60)),
       activeStreams_(
@@ -108,6 +117,9 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
                                                        TimePoint now) {
   const std::string& userId = request.userId;
   const std::string& chatId = request.chatId;
+  // 0. the attachments (part of the body's validation)
+  auto attached = resolveAttachments(request);
+  if (!attached) return std::move(attached).error();
   // 1. the chat
   auto chat = store_.findChat(userId, chatId);
   if (!chat) return std::move(chat).error();
@@ -144,22 +156,63 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   // The history: the newest messages that fit the context budget, oldest first.
   auto page = store_.listMessages(chatId, 500, std::nullopt);
   if (!page) return giveUp(std::move(page).error());
-  Prepared p{std::move(**chat), {}, 0, {}};
+  Prepared p;
+  p.chat = std::move(**chat);
   p.gen.systemInstruction = settings_.systemPrompt;
-  p.promptEstimate = estimateTokens(p.gen.systemInstruction) + estimateTokens(request.message);
+  p.promptEstimate = estimateTokens(p.gen.systemInstruction) + estimateTokens(request.message) +
+                     kImageTokens * static_cast<std::int64_t>(attached->size());
+  std::int64_t inlineBytes = 0;
+  for (const auto& u : *attached)
+    inlineBytes += u.sizeBytes;
+  // Newest first: each message's text, and its images while they fit the inline budget.
   std::vector<llm::Turn> history;
+  std::vector<std::vector<store::Upload>> historyUploads;
+  std::size_t historyImageCount = 0;
   for (auto it = page->messages.rbegin(); it != page->messages.rend(); ++it) {
     if (it->role == "system" || it->content.empty()) continue;
     const auto cost = estimateTokens(it->content);
     if (p.promptEstimate + cost > settings_.maxContextTokens) break;
     p.promptEstimate += cost;
+    std::vector<store::Upload> images;
+    if (it->role == "user" && historyImageCount < kMaxHistoryImages) {
+      for (auto& u : historyImages(userId, *it, kMaxHistoryImages - historyImageCount)) {
+        if (inlineBytes + u.sizeBytes > kMaxInlineImageBytes ||
+            p.promptEstimate + kImageTokens > settings_.maxContextTokens) {
+          continue;
+        }
+        inlineBytes += u.sizeBytes;
+        p.promptEstimate += kImageTokens;
+        ++historyImageCount;
+        images.push_back(std::move(u));
+      }
+    }
     history.push_back({it->role == "user" ? llm::Turn::Role::user : llm::Turn::Role::model,
                        std::move(it->content),
                        {}});
+    historyUploads.push_back(std::move(images));
+  }
+  const std::size_t turns = history.size();
+  for (std::size_t j = 0; j < turns; ++j) {
+    for (auto& u : historyUploads[j])
+      p.images.push_back({turns - 1 - j, std::move(u), false});
   }
   p.gen.contents.assign(std::make_move_iterator(history.rbegin()),
                         std::make_move_iterator(history.rend()));
   p.gen.contents.push_back({llm::Turn::Role::user, request.message, {}});
+  if (!attached->empty()) {
+    json::array items;
+    for (auto& u : *attached) {
+      items.push_back(json::object{{"type", "image"},
+                                   {"upload_id", u.uploadId},
+                                   {"url", uploads_->urlOf(u)},
+                                   {"mime_type", u.mimeType},
+                                   {"size_bytes", u.sizeBytes},
+                                   {"generated", false},
+                                   {"model", provider_->model()}});
+      p.images.push_back({turns, std::move(u), true});
+    }
+    p.userMetadataJson = json::serialize(json::object{{"attachments", std::move(items)}});
+  }
   // Tokens set aside before the call, recorded on the lease so a crash cannot leak them.
   auto reservation =
       store_.reserveTokens(userId, p.promptEstimate, settings_.maxOutputTokens, now,
@@ -168,6 +221,75 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   p.reservation = *reservation;
   p.gen.maxOutputTokens = reservation->maxOutputTokens;
   return p;
+}
+
+Result<std::vector<store::Upload>> MessageEngine::resolveAttachments(const SendRequest& request) {
+  std::vector<store::Upload> out;
+  if (request.attachmentUrls.empty()) return out;
+  if (uploads_ == nullptr) return badAttachment("this server does not take attachments");
+  std::int64_t bytes = 0;
+  for (std::size_t i = 0; i < request.attachmentUrls.size(); ++i) {
+    auto found = uploads_->resolveNow(request.userId, request.attachmentUrls[i]);
+    if (!found) return std::move(found).error();
+    if (!found->has_value()) {
+      return badAttachment("attachments[" + std::to_string(i) +
+                           "].url is not an image you uploaded to this server");
+    }
+    bytes += (*found)->sizeBytes;
+    out.push_back(std::move(**found));
+  }
+  if (bytes > kMaxInlineImageBytes) {
+    return badAttachment("the images of one message may total at most " +
+                         std::to_string(kMaxInlineImageBytes >> 20) + " MiB");
+  }
+  return out;
+}
+
+std::vector<store::Upload> MessageEngine::historyImages(const std::string& userId,
+                                                        const store::Message& m, std::size_t max) {
+  std::vector<store::Upload> out;
+  if (uploads_ == nullptr || m.metadataJson.find("\"attachments\"") == std::string::npos) {
+    return out;
+  }
+  boost::system::error_code ec;
+  const json::value meta = json::parse(m.metadataJson, ec);
+  const auto* items =
+      ec || !meta.is_object() ? nullptr : meta.as_object().if_contains("attachments");
+  if (items == nullptr || !items->is_array()) return out;
+  for (const auto& item : items->as_array()) {
+    if (out.size() == max) break;
+    const auto* url = item.is_object() ? item.as_object().if_contains("url") : nullptr;
+    if (url == nullptr || !url->is_string()) continue;
+    const std::string_view u = url->as_string();
+    auto found = uploads_->resolveNow(userId, u);
+    if (!found) {
+      spdlog::warn("an image of message {} is left out: {}", m.messageId, found.error().message);
+      continue;
+    }
+    if (found->has_value()) out.push_back(std::move(**found));  // deleted since: left out
+  }
+  return out;
+}
+
+asio::awaitable<Result<void>> MessageEngine::attachImages(Prepared& p) {
+  std::vector<store::Upload> uploads;
+  uploads.reserve(p.images.size());
+  for (const auto& i : p.images)
+    uploads.push_back(i.upload);
+  auto loaded = co_await uploads_->loadInline(uploads);
+  if (!loaded) co_return std::move(loaded).error();
+  for (std::size_t i = 0; i < p.images.size(); ++i) {
+    auto& data = (*loaded)[i];
+    if (!data) {
+      if (p.images[i].attached) {
+        co_return badAttachment("an attached image was deleted while the message was sent");
+      }
+      continue;  // an image of an earlier message, gone since: the text goes alone
+    }
+    p.gen.contents[p.images[i].turn].images.push_back(
+        llm::InlineImage{std::move(data->mimeType), std::move(data->base64)});
+  }
+  co_return Result<void>{};
 }
 
 asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
@@ -180,7 +302,6 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
   const store::Chat& chat = prepared->chat;
   const std::int64_t promptEstimate = prepared->promptEstimate;
   const store::Reservation* reservation = &prepared->reservation;
-  llm::GenerationRequest gen = std::move(prepared->gen);
   // Before any reply: nothing billed, the reservation returned, the chat free again.
   auto abandon = [&]() -> asio::awaitable<void> {
     auto r = co_await dbPool_.run([&]() -> Result<void> {
@@ -192,6 +313,13 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
     if (!r)
       spdlog::error("could not return the reservation of chat {}: {}", chatId, r.error().message);
   };
+  if (!prepared->images.empty()) {
+    if (auto loaded = co_await attachImages(*prepared); !loaded) {
+      co_await abandon();
+      co_return std::move(loaded).error();
+    }
+  }
+  llm::GenerationRequest gen = std::move(prepared->gen);
   auto stream = co_await provider_->start(std::move(gen));
   if (!stream) {
     providerErrors_
@@ -208,6 +336,7 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
   userMessage.parentMessageId = chat.currentMessageId;
   userMessage.role = "user";
   userMessage.content = request.message;
+  userMessage.metadataJson = std::move(prepared->userMetadataJson);
   userMessage.createdAt = clock_.now();
   const bool needsTitle = chat.title.empty();
   const std::string assistantMessageId = newUuidV7();

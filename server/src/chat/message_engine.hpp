@@ -13,6 +13,7 @@
 #include "http/middleware.hpp"
 #include "llm/provider.hpp"
 #include "store/store.hpp"
+#include "uploads/upload_service.hpp"
 #include "util/metrics.hpp"
 #include "util/result.hpp"
 #include "util/time.hpp"
@@ -42,14 +43,23 @@ struct SendRequest {
   std::string userId;
   std::string chatId;
   std::string message;
+  std::vector<std::string> attachmentUrls;  // at most kMaxAttachments, checked by the route
 };
+
+inline constexpr std::size_t kMaxAttachments = 4;
+// Images travel inline (base64) in the provider request, whose size Gemini caps at 20 MB:
+// the raw bytes of the images in one request stay under this.
+inline constexpr std::int64_t kMaxInlineImageBytes = std::int64_t{15} << 20;
+// The estimate of one image in the prompt (the contract's 258 tokens).
+inline constexpr std::int64_t kImageTokens = 258;
 
 class MessageEngine {
  public:
-  // `provider` may be null: sending then answers 503 provider_not_configured.
+  // `provider` may be null: sending then answers 503 provider_not_configured. `uploads`
+  // may be null: then every attachment is refused.
   MessageEngine(EngineSettings settings, store::Store& store, WorkerPool& dbPool,
                 const Clock& clock, llm::ModelProvider* provider, GenerationRegistry& registry,
-                MetricsRegistry& metrics);
+                MetricsRegistry& metrics, uploads::UploadService* uploads = nullptr);
 
   // Checks, reserves, calls the provider; on success the generation runs on `executor` and
   // its first frame (`start`) is ready. Errors are the contract's plain JSON errors.
@@ -62,12 +72,28 @@ class MessageEngine {
   Gauge& activeStreams() { return activeStreams_; }
 
  private:
+  // An image to send inline with the turn at `turn` of the request's contents.
+  struct TurnImage {
+    std::size_t turn = 0;
+    store::Upload upload;
+    bool attached = false;  // one of the new message's attachments (not from the history)
+  };
   struct Prepared {
     store::Chat chat;
     llm::GenerationRequest gen;
     std::int64_t promptEstimate = 0;
     store::Reservation reservation;
+    std::vector<TurnImage> images;
+    std::string userMetadataJson = "{}";
   };
+  // The new message's attachments as uploads of this user (Errc::invalid_attachment else).
+  Result<std::vector<store::Upload>> resolveAttachments(const SendRequest& request);
+  // The uploads a history message carried, still there (at most `max`).
+  std::vector<store::Upload> historyImages(const std::string& userId, const store::Message& m,
+                                           std::size_t max);
+  // Loads the images' bytes into the request's turns. Errc::invalid_attachment when one of
+  // the new message's images is gone meanwhile.
+  boost::asio::awaitable<Result<void>> attachImages(Prepared& p);
   struct CheckpointState {
     std::atomic<bool> inFlight{false};
     std::atomic<bool> lost{false};  // another instance recovered the lease: give the reply up
@@ -87,6 +113,7 @@ class MessageEngine {
   WorkerPool& dbPool_;
   const Clock& clock_;
   llm::ModelProvider* provider_;
+  uploads::UploadService* uploads_;
   GenerationRegistry& registry_;
   http::RateLimiter messageLimiter_;
   Gauge& activeStreams_;

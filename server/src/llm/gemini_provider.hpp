@@ -23,6 +23,7 @@ class GeminiProvider final : public ModelProvider {
  public:
   GeminiProvider(GeminiOptions options, net::HttpClient& http);
   std::string_view name() const noexcept override { return "gemini"; }
+  std::string_view model() const noexcept override { return options_.model; }
   boost::asio::awaitable<Result<std::unique_ptr<GenerationStream>>> start(
       GenerationRequest request) override;
 

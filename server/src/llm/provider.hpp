@@ -54,6 +54,8 @@ class ModelProvider {
  public:
   virtual ~ModelProvider() = default;
   virtual std::string_view name() const noexcept = 0;
+  // The model that answers ("gemini-2.5-flash"), recorded with the images it analyses.
+  virtual std::string_view model() const noexcept = 0;
   // Sends the request and returns once the provider has accepted it (status 200). A failure
   // before that is Errc::upstream_error (with providerStatus when it answered with an HTTP
   // error) or Errc::upstream_timeout. The provider's own error text and our key never appear

@@ -72,6 +72,18 @@ Chat toChat(const Row& r) {
   return c;
 }
 
+Upload toUpload(const Row& r) {
+  Upload u;
+  u.uploadId = toStr(r[0]);
+  u.userId = toStr(r[1]);
+  u.objectKey = toStr(r[2]);
+  u.mimeType = toStr(r[3]);
+  u.sizeBytes = toInt(r[4]);
+  u.sha256 = toStr(r[5]);
+  u.createdAt = toTime(r[6]);
+  return u;
+}
+
 Message toMessage(const Row& r) {
   Message m;
   m.messageId = toStr(r[0]);
@@ -93,6 +105,7 @@ Message toMessage(const Row& r) {
   "@ts(updated_at)"
 #define CHAT_COLS \
   "chat_id, user_id, title, is_active, current_message_id, @ts(created_at), @ts(updated_at)"
+#define UPLOAD_COLS "upload_id, user_id, object_key, mime_type, size_bytes, sha256, @ts(created_at)"
 #define MESSAGE_COLS                                                                   \
   "message_id, chat_id, parent_message_id, role, content, metadata, tokens_consumed, " \
   "@ts(created_at)"
@@ -831,6 +844,43 @@ Result<std::optional<std::string>> SqlStore::activeGeneration(std::string_view c
   if (!r) return std::move(r).error();
   if (r->empty() || !r->rows[0][0]) return std::optional<std::string>();
   return std::optional<std::string>(*r->rows[0][0]);
+}
+
+// ---- uploads -------------------------------------------------------------------------------
+
+Result<void> SqlStore::insertUpload(const Upload& u) {
+  auto r = changed(
+      "INSERT INTO uploads (upload_id, user_id, object_key, mime_type, size_bytes, sha256, "
+      "created_at) VALUES ($1, $2, $3, $4, $5, $6, @tsp($7))",
+      {u.uploadId, u.userId, u.objectKey, u.mimeType, u.sizeBytes, u.sha256, ms(u.createdAt)});
+  if (!r) return std::move(r).error();
+  return {};
+}
+
+Result<std::optional<Upload>> SqlStore::findUpload(std::string_view userId,
+                                                   std::string_view uploadId) {
+  if (!isUuid(userId) || !isUuid(uploadId)) return std::optional<Upload>();
+  auto r = query("SELECT " UPLOAD_COLS " FROM uploads WHERE upload_id = $1 AND user_id = $2",
+                 {std::string(uploadId), std::string(userId)});
+  if (!r) return std::move(r).error();
+  if (r->empty()) return std::optional<Upload>();
+  return std::optional<Upload>(toUpload(r->rows.front()));
+}
+
+Result<std::optional<Upload>> SqlStore::findUploadByKey(std::string_view userId,
+                                                        std::string_view objectKey) {
+  if (!isUuid(userId)) return std::optional<Upload>();
+  auto r = query("SELECT " UPLOAD_COLS " FROM uploads WHERE object_key = $1 AND user_id = $2",
+                 {std::string(objectKey), std::string(userId)});
+  if (!r) return std::move(r).error();
+  if (r->empty()) return std::optional<Upload>();
+  return std::optional<Upload>(toUpload(r->rows.front()));
+}
+
+Result<bool> SqlStore::deleteUpload(std::string_view userId, std::string_view uploadId) {
+  if (!isUuid(userId) || !isUuid(uploadId)) return false;
+  return changed("DELETE FROM uploads WHERE upload_id = $1 AND user_id = $2",
+                 {std::string(uploadId), std::string(userId)});
 }
 
 }  // namespace atelier::store

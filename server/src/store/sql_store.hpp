@@ -77,6 +77,12 @@ class SqlStore final : public Store {
   Result<void> releaseGeneration(std::string_view chatId, std::string_view generationId) override;
   Result<std::optional<std::string>> activeGeneration(std::string_view chatId,
                                                       TimePoint now) override;
+  Result<void> insertUpload(const Upload& u) override;
+  Result<std::optional<Upload>> findUpload(std::string_view userId,
+                                           std::string_view uploadId) override;
+  Result<std::optional<Upload>> findUploadByKey(std::string_view userId,
+                                                std::string_view objectKey) override;
+  Result<bool> deleteUpload(std::string_view userId, std::string_view uploadId) override;
 
  private:
   // The SQL text for this dialect (expanded once and cached).

@@ -157,6 +157,17 @@ class Store {
   // The generation holding a live lease on the chat, if any.
   virtual Result<std::optional<std::string>> activeGeneration(std::string_view chatId,
                                                               TimePoint now) = 0;
+
+  // ---- uploads ---------------------------------------------------------------------------
+  virtual Result<void> insertUpload(const Upload& u) = 0;
+  // The upload if it exists and belongs to userId.
+  virtual Result<std::optional<Upload>> findUpload(std::string_view userId,
+                                                   std::string_view uploadId) = 0;
+  // The user's upload stored under `objectKey`, if any (resolves an attachment's url).
+  virtual Result<std::optional<Upload>> findUploadByKey(std::string_view userId,
+                                                        std::string_view objectKey) = 0;
+  // Deletes the row; false when missing or another user's.
+  virtual Result<bool> deleteUpload(std::string_view userId, std::string_view uploadId) = 0;
 };
 
 struct StoreOptions {

@@ -136,4 +136,15 @@ struct FinishedGeneration {
   std::int64_t billed = 0;
 };
 
+// An uploaded image: the row that makes the object at objectKey this user's.
+struct Upload {
+  std::string uploadId;
+  std::string userId;
+  std::string objectKey;  // "users/<user_id>/uploads/<upload_id>.<ext>"
+  std::string mimeType;   // image/png | image/jpeg | image/webp | image/gif
+  std::int64_t sizeBytes = 0;
+  std::string sha256;  // hex of the bytes
+  TimePoint createdAt;
+};
+
 }  // namespace atelier::store

@@ -10,7 +10,8 @@ inline constexpr std::string_view kBlanks = " \t";
 inline constexpr std::string_view kWhiteSpace = " \t\n\r\f\v";
 
 // `s` without leading characters from `strip`.
-constexpr std::string_view trimStart(std::string_view s, std::string_view strip = kBlanks) noexcept {
+constexpr std::string_view trimStart(std::string_view s,
+                                     std::string_view strip = kBlanks) noexcept {
   const auto first = s.find_first_not_of(strip);
   return first == std::string_view::npos ? std::string_view() : s.substr(first);
 }

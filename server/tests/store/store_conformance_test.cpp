@@ -370,6 +370,56 @@ TEST_P(StoreTest, UsageResetsAfterTheInterval) {
   EXPECT_FALSE(store_->getUsage(newUuidV7(), kT0, 24h)->has_value());
 }
 
+TEST_P(StoreTest, UploadsBelongToTheirOwner) {
+  const auto owner = makeUser();
+  const auto other = makeUser();
+  Upload u;
+  u.uploadId = newUuidV7();
+  u.userId = owner.userId;
+  u.objectKey = "users/" + owner.userId + "/uploads/" + u.uploadId + ".png";
+  u.mimeType = "image/png";
+  u.sizeBytes = 1234;
+  u.sha256 = std::string(64, 'a');
+  u.createdAt = kT0;
+  ASSERT_TRUE(store_->insertUpload(u).ok());
+
+  auto found = store_->findUpload(owner.userId, u.uploadId);
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->objectKey, u.objectKey);
+  EXPECT_EQ((*found)->mimeType, "image/png");
+  EXPECT_EQ((*found)->sizeBytes, 1234);
+  EXPECT_EQ((*found)->sha256, u.sha256);
+  EXPECT_EQ((*found)->createdAt, kT0);
+  EXPECT_TRUE(store_->findUploadByKey(owner.userId, u.objectKey)->has_value());
+
+  // Another user sees nothing, by id or by key, and cannot delete it.
+  EXPECT_FALSE(store_->findUpload(other.userId, u.uploadId)->has_value());
+  EXPECT_FALSE(store_->findUploadByKey(other.userId, u.objectKey)->has_value());
+  EXPECT_FALSE(store_->deleteUpload(other.userId, u.uploadId).value());
+  EXPECT_FALSE(store_->findUpload(owner.userId, "not-a-uuid")->has_value());
+
+  // The database refuses what the service never writes: a second row for one object, a
+  // type that is not one of the four images, an empty file.
+  Upload dup = u;
+  dup.uploadId = newUuidV7();
+  EXPECT_FALSE(store_->insertUpload(dup).ok());
+  Upload svg = u;
+  svg.uploadId = newUuidV7();
+  svg.objectKey += ".svg";
+  svg.mimeType = "image/svg+xml";
+  EXPECT_FALSE(store_->insertUpload(svg).ok());
+  Upload empty = u;
+  empty.uploadId = newUuidV7();
+  empty.objectKey += ".empty";
+  empty.sizeBytes = 0;
+  EXPECT_FALSE(store_->insertUpload(empty).ok());
+
+  EXPECT_TRUE(store_->deleteUpload(owner.userId, u.uploadId).value());
+  EXPECT_FALSE(store_->findUpload(owner.userId, u.uploadId)->has_value());
+  EXPECT_FALSE(store_->deleteUpload(owner.userId, u.uploadId).value());
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreTest, ::testing::Values(DbKind::sqlite, DbKind::postgres),
                          [](const auto& info) { return test::dbKindName(info.param); });
 

@@ -56,6 +56,7 @@ std::int64_t FakeGemini::estimateOf(const json::value& body) {
         if (const auto* t = p.is_object() ? p.as_object().if_contains("text") : nullptr;
             t && t->is_string())
           total += estimate(t->as_string());
+        if (p.is_object() && p.as_object().contains("inlineData")) total += 258;  // per image
       }
     }
   };
