@@ -35,8 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (parts->size() > limits.maxParts) std::abort();
     for (const auto& p : *parts) {
       if (p.name.empty()) std::abort();
-      if (!p.body.empty() &&
-          (p.body.data() < body.data() || p.body.data() + p.body.size() > body.data() + body.size())) {
+      if (!p.body.empty() && (p.body.data() < body.data() ||
+                              p.body.data() + p.body.size() > body.data() + body.size())) {
         std::abort();
       }
     }

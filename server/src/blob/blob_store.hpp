@@ -31,8 +31,7 @@ class BlobStore {
 
   // Stores `bytes` under `key`, replacing any object there. `key` and `bytes` must outlive
   // the await (pass named objects).
-  virtual boost::asio::awaitable<Result<void>> put(const std::string& key,
-                                                   std::string_view bytes,
+  virtual boost::asio::awaitable<Result<void>> put(const std::string& key, std::string_view bytes,
                                                    const std::string& contentType) = 0;
   // The object's bytes; nullopt when there is none.
   virtual boost::asio::awaitable<Result<std::optional<std::string>>> get(

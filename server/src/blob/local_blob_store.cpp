@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <system_error>
 
 #include "util/crypto.hpp"
@@ -22,7 +21,8 @@ constexpr std::string_view kTempMarker = ".tmp-";
 constexpr std::uint64_t kMaxReadBytes = std::uint64_t{1} << 30;
 
 Error failed(std::string_view what, const fs::path& path, int err) {
-  spdlog::error("file storage: {} {}: {}", what, path.string(), std::strerror(err));
+  spdlog::error("file storage: {} {}: {}", what, path.string(),
+                std::error_code(err, std::generic_category()).message());
   return storageUnavailable();
 }
 

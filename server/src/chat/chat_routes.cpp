@@ -75,6 +75,53 @@ Result<std::vector<std::string>> readAttachments(const json::object& body) {
   return urls;
 }
 
+// A file name for Content-Disposition: the title's safe characters (others become '_'), at
+// most 80, "chat" when nothing is left; the whole title goes in filename* (RFC 6266/8187).
+std::string contentDisposition(std::string_view title, std::string_view extension) {
+  std::string safe;
+  for (const char c : title) {
+    if (safe.size() == 80) break;
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.' || c == ' ';
+    safe.push_back(ok ? c : '_');
+  }
+  const auto trimmed = trim(safe, " ._");
+  safe = trimmed.empty() ? std::string("chat") : std::string(trimmed);
+  std::string encoded;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char ch : title.substr(0, 200)) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.') {
+      encoded.push_back(static_cast<char>(c));
+    } else {
+      encoded.append({'%', kHex[c >> 4], kHex[c & 15]});
+    }
+  }
+  std::string out = "attachment; filename=\"" + safe + "." + std::string(extension) + "\"";
+  if (!encoded.empty()) out += "; filename*=UTF-8''" + encoded + "." + std::string(extension);
+  return out;
+}
+
+std::string roleHeading(std::string_view role) {
+  if (role == "user") return "User";
+  if (role == "assistant") return "Assistant";
+  return "System";
+}
+
+// The branch as Markdown: the title, then a heading per message with its role and time.
+std::string exportMarkdown(const ChatBranch& b) {
+  std::string md = "# " + (b.chat.title.empty() ? std::string("Chat") : b.chat.title) + "\n\n";
+  md += "_Exported from Atelier: " + std::to_string(b.messages.size()) + " messages, created " +
+        formatRfc3339(b.chat.createdAt) + "._\n";
+  for (const auto& m : b.messages) {
+    md += "\n## " + roleHeading(m.role) + " — " + formatRfc3339(m.createdAt) + "\n\n";
+    md += m.content;
+    if (!m.content.empty() && m.content.back() != '\n') md += '\n';
+  }
+  return md;
+}
+
 }  // namespace
 
 void registerChatRoutes(http::Router& router, ChatService& service, http::Middleware requireUser) {
@@ -156,6 +203,35 @@ void registerChatRoutes(http::Router& router, ChatService& service, http::Middle
         auto chat = co_await service.update(req.userId, chatId, std::move(patch));
         if (!chat) co_return std::move(chat).error();
         co_return jsonResponse(200, chatJson(*chat));
+      },
+      authed);
+
+  router.add(
+      "GET", "/api/chat/:chatId/export",
+      [&service](Request& req) -> asio::awaitable<Result<Response>> {
+        const std::string chatId(req.param("chatId"));
+        if (!isUuid(chatId)) co_return chatNotFound();
+        const std::string format = req.queryParam("format").value_or("markdown");
+        if (format != "markdown" && format != "json") {
+          co_return Error::make(Errc::invalid_request, "format is markdown or json", "format");
+        }
+        auto branch = co_await service.currentBranch(req.userId, chatId);
+        if (!branch) co_return std::move(branch).error();
+        Response r;
+        if (format == "json") {
+          json::array messages;
+          messages.reserve(branch->messages.size());
+          for (const auto& m : branch->messages)
+            messages.push_back(messageJson(m));
+          r = jsonResponse(200,
+                           {{"chat", chatJson(branch->chat)}, {"messages", std::move(messages)}});
+          r.setHeader("Content-Disposition", contentDisposition(branch->chat.title, "json"));
+        } else {
+          r = Response::text(200, exportMarkdown(*branch), "text/markdown; charset=utf-8");
+          r.setHeader("Content-Disposition", contentDisposition(branch->chat.title, "md"));
+        }
+        r.setHeader("Cache-Control", "no-store");
+        co_return r;
       },
       authed);
 

@@ -51,4 +51,19 @@ asio::awaitable<Result<void>> ChatService::remove(std::string userId, std::strin
   co_return Result<void>{};
 }
 
+asio::awaitable<Result<ChatBranch>> ChatService::currentBranch(std::string userId,
+                                                               std::string chatId) {
+  co_return co_await dbPool_.run([&]() -> Result<ChatBranch> {
+    auto chat = store_.findChat(userId, chatId);
+    if (!chat) return std::move(chat).error();
+    if (!chat->has_value()) return chatNotFound();
+    ChatBranch b{std::move(**chat), {}};
+    if (!b.chat.currentMessageId) return b;
+    auto messages = store_.branchMessages(chatId, *b.chat.currentMessageId);
+    if (!messages) return std::move(messages).error();
+    b.messages = std::move(messages).value();
+    return b;
+  });
+}
+
 }  // namespace atelier::chat

@@ -24,6 +24,11 @@ struct ChatPage {
   store::MessagePage page;
 };
 
+struct ChatBranch {
+  store::Chat chat;
+  std::vector<store::Message> messages;
+};
+
 class ChatService {
  public:
   ChatService(ChatSettings settings, store::Store& store, WorkerPool& dbPool, const Clock& clock);
@@ -36,6 +41,8 @@ class ChatService {
   boost::asio::awaitable<Result<store::Chat>> update(std::string userId, std::string chatId,
                                                      store::ChatPatch patch);
   boost::asio::awaitable<Result<void>> remove(std::string userId, std::string chatId);
+  // The chat and its current branch (root to current_message_id), oldest first.
+  boost::asio::awaitable<Result<ChatBranch>> currentBranch(std::string userId, std::string chatId);
 
  private:
   ChatSettings settings_;

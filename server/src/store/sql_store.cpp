@@ -575,6 +575,29 @@ Result<MessagePage> SqlStore::listMessages(std::string_view chatId, int limit,
   return page;
 }
 
+Result<std::vector<Message>> SqlStore::branchMessages(std::string_view chatId,
+                                                      std::string_view leafId) {
+  std::vector<Message> out;
+  if (!isUuid(chatId) || !isUuid(leafId)) return out;
+  // Up the parents from the leaf; every step stays in the chat.
+  auto r = query(
+      "WITH RECURSIVE branch (message_id, parent_message_id, depth) AS ("
+      " SELECT message_id, parent_message_id, 0 FROM messages WHERE message_id = $1 AND chat_id = "
+      "$2"
+      " UNION ALL"
+      " SELECT m.message_id, m.parent_message_id, b.depth + 1 FROM messages m"
+      " JOIN branch b ON m.message_id = b.parent_message_id WHERE m.chat_id = $2)"
+      " SELECT " MESSAGE_COLS
+      " FROM messages WHERE message_id IN (SELECT message_id FROM branch)"
+      " ORDER BY created_at, message_id",
+      {std::string(leafId), std::string(chatId)});
+  if (!r) return std::move(r).error();
+  out.reserve(r->rows.size());
+  for (const auto& row : r->rows)
+    out.push_back(toMessage(row));
+  return out;
+}
+
 // ---- usage --------------------------------------------------------------------------------
 
 Result<std::optional<Usage>> SqlStore::getUsage(std::string_view userId, TimePoint now,

@@ -102,6 +102,11 @@ class Store {
   virtual Result<MessagePage> listMessages(std::string_view chatId, int limit,
                                            std::optional<std::string_view> before) = 0;
 
+  // The branch that ends at `leafId`: the path from the root message down to it, oldest
+  // first (empty when the leaf is not a message of the chat).
+  virtual Result<std::vector<Message>> branchMessages(std::string_view chatId,
+                                                      std::string_view leafId) = 0;
+
   // ---- usage -----------------------------------------------------------------------------
   // The user's usage row, after resetting total_tokens_used to 0 (and last_reset_at to now)
   // if `resetInterval` (> 0) has passed since last_reset_at. nullopt when no such user.

@@ -16,8 +16,8 @@ char lower(char c) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string_view trimOws(std::string_view s) {
@@ -80,7 +80,8 @@ Result<void> readPartHeaders(std::string_view block, MultipartPart& part) {
     const std::string_view line = block.substr(0, eol);
     block.remove_prefix(eol == std::string_view::npos ? block.size() : eol + 2);
     const auto colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) return malformed("a part header has no name");
+    if (colon == std::string_view::npos || colon == 0)
+      return malformed("a part header has no name");
     const std::string_view name = line.substr(0, colon);
     const std::string_view value = trimOws(line.substr(colon + 1));
     if (iequals(name, "Content-Disposition")) {
@@ -89,12 +90,15 @@ Result<void> readPartHeaders(std::string_view block, MultipartPart& part) {
         return malformed("a part is not form-data");
       }
       disposition = true;
-      const bool ok = forEachParam(
-          semi == std::string_view::npos ? std::string_view() : value.substr(semi + 1),
-          [&](std::string_view key, std::string v) {
-            if (iequals(key, "name")) part.name = std::move(v);
-            if (iequals(key, "filename")) part.filename = std::move(v);
-          });
+      const bool ok =
+          forEachParam(semi == std::string_view::npos ? std::string_view() : value.substr(semi + 1),
+                       [&](std::string_view key, std::string v) {
+                         if (iequals(key, "name")) {
+                           part.name = std::move(v);
+                         } else if (iequals(key, "filename")) {
+                           part.filename = std::move(v);
+                         }
+                       });
       if (!ok) return malformed("bad Content-Disposition parameters");
     } else if (iequals(name, "Content-Type")) {
       part.contentType = std::string(value);
@@ -117,10 +121,11 @@ Result<std::string> multipartBoundary(std::string_view contentType) {
   }
   const auto semi = contentType.find(';');
   std::string boundary;
-  const bool ok = semi != std::string_view::npos &&
-                  forEachParam(contentType.substr(semi + 1), [&](std::string_view k, std::string v) {
-                    if (iequals(k, "boundary")) boundary = std::move(v);
-                  });
+  const bool ok =
+      semi != std::string_view::npos &&
+      forEachParam(contentType.substr(semi + 1), [&](std::string_view k, std::string v) {
+        if (iequals(k, "boundary")) boundary = std::move(v);
+      });
   // RFC 2046: 1 to 70 characters, not ending in a space.
   if (!ok || boundary.empty() || boundary.size() > 70 || boundary.back() == ' ' ||
       boundary.find_first_of("\r\n") != std::string::npos) {

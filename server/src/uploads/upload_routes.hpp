@@ -8,7 +8,7 @@
 namespace atelier::uploads {
 
 // multipart framing allowed on top of MAX_UPLOAD_BYTES before a body is refused unread.
-inline constexpr std::size_t kMultipartOverhead = 64 * 1024;
+inline constexpr std::size_t kMultipartOverhead = std::size_t{64} * 1024;
 
 void registerUploadRoutes(http::Router& router, UploadService& service, std::int64_t maxUploadBytes,
                           http::Middleware requireUser);

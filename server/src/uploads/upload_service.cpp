@@ -37,9 +37,9 @@ asio::awaitable<Result<store::Upload>> UploadService::create(const std::string& 
                                                              std::string_view bytes) {
   if (bytes.empty()) co_return Error::make(Errc::invalid_request, "the file is empty", "file");
   if (bytes.size() > static_cast<std::uint64_t>(settings_.maxBytes)) {
-    co_return Error::make(Errc::payload_too_large, "the file is larger than " +
-                                                       std::to_string(settings_.maxBytes) +
-                                                       " bytes");
+    co_return Error::make(
+        Errc::payload_too_large,
+        "the file is larger than " + std::to_string(settings_.maxBytes) + " bytes");
   }
   const auto type = sniffImageType(bytes);
   if (!type) {

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdio>
 #include <boost/json/parse.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -104,7 +104,8 @@ class UploadTest : public GeminiAppFixture {
                                             const std::string& message, json::array attachments) {
     return std::make_unique<test::SseClient>(
         app_->port(), "/api/chat/" + chatId + "/message",
-        json::serialize(json::object{{"message", message}, {"attachments", std::move(attachments)}}),
+        json::serialize(
+            json::object{{"message", message}, {"attachments", std::move(attachments)}}),
         s.access);
   }
   static json::array imageList(std::initializer_list<std::string> urls) {
@@ -158,8 +159,8 @@ TEST_P(UploadTest, AcceptsEachOfTheFourTypesJudgedByTheirBytes) {
       const auto etag = content.raw.header("ETag");
       ASSERT_TRUE(etag);
       EXPECT_EQ(*etag, "\"" + sha256Hex(*c.bytes) + "\"");
-      auto cached = test::call(app_->port(), "GET", "/api/uploads/" + id + "/content",
-                               std::nullopt, s.access, "If-None-Match: " + *etag + "\r\n");
+      auto cached = test::call(app_->port(), "GET", "/api/uploads/" + id + "/content", std::nullopt,
+                               s.access, "If-None-Match: " + *etag + "\r\n");
       EXPECT_EQ(cached.status, 304);
       EXPECT_TRUE(cached.raw.body.empty());
     }
@@ -210,12 +211,12 @@ TEST_P(UploadTest, RefusesEmptyMissingAndMalformedFiles) {
 TEST_P(UploadTest, RefusesAFileOverTheLimit) {
   const auto s = newUser();
   // Just over MAX_UPLOAD_BYTES: within the framing allowance, so read, then refused.
-  auto over = upload(s, imageBytes(std::string_view("\x89PNG\r\n\x1a\n", 8), kMaxUpload + 1),
-                     "image/png");
+  auto over =
+      upload(s, imageBytes(std::string_view("\x89PNG\r\n\x1a\n", 8), kMaxUpload + 1), "image/png");
   EXPECT_EQ(over.status, 413);
   EXPECT_EQ(over.errorCode(), "payload_too_large");
-  auto exact = upload(s, imageBytes(std::string_view("\x89PNG\r\n\x1a\n", 8), kMaxUpload),
-                      "image/png");
+  auto exact =
+      upload(s, imageBytes(std::string_view("\x89PNG\r\n\x1a\n", 8), kMaxUpload), "image/png");
   EXPECT_EQ(exact.status, 201);
   auto multipartOver =
       uploadFile(s, imageBytes(std::string_view("\x89PNG\r\n\x1a\n", 8), kMaxUpload + 1));
@@ -228,8 +229,8 @@ TEST_P(UploadTest, RefusesAnOversizeBodyWithoutReadingIt) {
   {
     test::RawClient c(app_->port());
     ASSERT_TRUE(c.send("POST /api/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                       s.access + "\r\nContent-Type: image/png\r\nContent-Length: 50000000\r\n\r\n" +
-                       kPng));
+                       s.access +
+                       "\r\nContent-Type: image/png\r\nContent-Length: 50000000\r\n\r\n" + kPng));
     auto r = c.read(5s);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 413);
@@ -355,9 +356,9 @@ TEST_P(UploadTest, AnAttachmentReachesTheModelAsItsExactBytesAndStaysInTheHistor
   EXPECT_GE(done.at("usage").at("prompt_tokens").as_int64(), 2 * 258);
 
   // The next turn resends the earlier images with their message; deleting one leaves it out.
-  ASSERT_EQ(del("/api/uploads/" + std::string(webp.json.at("upload_id").as_string()), s.access)
-                .status,
-            204);
+  ASSERT_EQ(
+      del("/api/uploads/" + std::string(webp.json.at("upload_id").as_string()), s.access).status,
+      204);
   gemini_.script({.chunks = {"Still violet."}});
   auto next = send(s, chat, "And the colour again?");
   ASSERT_EQ(next->status(), 200) << next->errorBody();

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "support/fake_gemini.hpp"
+#include "support/io_loop.hpp"
 #include "support/server_process.hpp"
 
 namespace atelier::llm {
@@ -33,16 +34,8 @@ struct Outcome {
 
 class GeminiProviderTest : public ::testing::Test {
  protected:
-  GeminiProviderTest() : http_(std::make_unique<net::HttpClient>(ioc_.get_executor())) {
-    for (int i = 0; i < 2; ++i)
-      threads_.emplace_back([this] { ioc_.run(); });
-  }
-  ~GeminiProviderTest() override {
-    http_.reset();
-    work_.reset();
-    for (auto& t : threads_)
-      t.join();
-  }
+  GeminiProviderTest() : http_(std::make_unique<net::HttpClient>(loop_.executor())) {}
+  ~GeminiProviderTest() override { http_.reset(); }
 
   GeminiOptions options(std::string baseUrl) {
     GeminiOptions o;
@@ -57,7 +50,7 @@ class GeminiProviderTest : public ::testing::Test {
     GeminiProvider provider(std::move(o), *http_);
     std::promise<Outcome> done;
     asio::co_spawn(
-        asio::make_strand(ioc_),
+        asio::make_strand(loop_.context()),
         [&]() -> asio::awaitable<void> {
           Outcome out;
           auto stream = co_await provider.start(std::move(request));
@@ -95,9 +88,7 @@ class GeminiProviderTest : public ::testing::Test {
     return r;
   }
 
-  asio::io_context ioc_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(ioc_);
-  std::vector<std::thread> threads_;
+  test::IoLoop loop_;
   std::unique_ptr<net::HttpClient> http_;
 };
 

@@ -14,6 +14,7 @@
 #include <future>
 #include <thread>
 
+#include "support/io_loop.hpp"
 #include "support/scripted_server.hpp"
 #include "support/server_process.hpp"
 
@@ -28,37 +29,20 @@ using test::ScriptedServer;
 
 class HttpClientTest : public ::testing::Test {
  protected:
-  HttpClientTest() : client_(std::make_unique<HttpClient>(ioc_.get_executor(), options())) {
-    for (int i = 0; i < 2; ++i)
-      threads_.emplace_back([this] { ioc_.run(); });
-  }
-  ~HttpClientTest() override {
-    client_.reset();
-    work_.reset();
-    for (auto& t : threads_)
-      t.join();
-  }
+  HttpClientTest() : client_(std::make_unique<HttpClient>(loop_.executor(), options())) {}
+  ~HttpClientTest() override { client_.reset(); }
   virtual HttpClientOptions options() { return {}; }
 
-  // Runs a coroutine on a fresh strand of the test's io_context and waits for its result.
   template <class T>
   T run(std::function<asio::awaitable<T>()> body) {
-    std::promise<T> p;
-    auto f = p.get_future();
-    asio::co_spawn(
-        asio::make_strand(ioc_), [&]() -> asio::awaitable<void> { p.set_value(co_await body()); },
-        asio::detached);
-    EXPECT_EQ(f.wait_for(30s), std::future_status::ready);
-    return f.get();
+    return loop_.run<T>(std::move(body));
   }
 
   static std::string url(const ScriptedServer& s, const std::string& path) {
     return "http://127.0.0.1:" + std::to_string(s.port()) + path;
   }
 
-  asio::io_context ioc_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(ioc_);
-  std::vector<std::thread> threads_;
+  test::IoLoop loop_;
   std::unique_ptr<HttpClient> client_;
 };
 
@@ -282,7 +266,7 @@ TEST_F(HttpClientTest, HundredConcurrentStreamsAllComplete) {
   std::vector<std::promise<void>> done(100);
   for (int i = 0; i < 100; ++i) {
     asio::co_spawn(
-        asio::make_strand(ioc_),
+        asio::make_strand(loop_.context()),
         [&, i]() -> asio::awaitable<void> {
           HttpRequest req;
           req.url = url(server, "/s" + std::to_string(i));

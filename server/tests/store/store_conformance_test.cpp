@@ -370,6 +370,36 @@ TEST_P(StoreTest, UsageResetsAfterTheInterval) {
   EXPECT_FALSE(store_->getUsage(newUuidV7(), kT0, 24h)->has_value());
 }
 
+TEST_P(StoreTest, ABranchIsThePathFromTheRootToItsLeaf) {
+  const auto u = makeUser();
+  const auto chat = makeChat(u.userId);
+  const auto other = makeChat(u.userId);
+  //  q1 ─ a1 ─ q2 ─ a2
+  //          └ q2' ─ a2'
+  std::vector<Message> m;
+  m.push_back(message(chat, "user", "q1", kT0 + 1s));
+  m.push_back(message(chat, "assistant", "a1", kT0 + 2s, m[0].messageId));
+  m.push_back(message(chat, "user", "q2", kT0 + 3s, m[1].messageId));
+  m.push_back(message(chat, "assistant", "a2", kT0 + 4s, m[2].messageId));
+  m.push_back(message(chat, "user", "q2'", kT0 + 5s, m[1].messageId));
+  m.push_back(message(chat, "assistant", "a2'", kT0 + 6s, m[4].messageId));
+  for (const auto& x : m)
+    ASSERT_TRUE(store_->appendMessage(x).ok());
+  auto texts = [&](std::string_view leaf) {
+    std::vector<std::string> out;
+    for (const auto& x : store_->branchMessages(chat.chatId, leaf).value())
+      out.push_back(x.content);
+    return out;
+  };
+  EXPECT_EQ(texts(m[3].messageId), (std::vector<std::string>{"q1", "a1", "q2", "a2"}));
+  EXPECT_EQ(texts(m[5].messageId), (std::vector<std::string>{"q1", "a1", "q2'", "a2'"}));
+  EXPECT_EQ(texts(m[1].messageId), (std::vector<std::string>{"q1", "a1"}));
+  // A leaf of another chat, or no message at all: nothing.
+  EXPECT_TRUE(store_->branchMessages(other.chatId, m[3].messageId)->empty());
+  EXPECT_TRUE(store_->branchMessages(chat.chatId, newUuidV7())->empty());
+  EXPECT_TRUE(store_->branchMessages(chat.chatId, "not-a-uuid")->empty());
+}
+
 TEST_P(StoreTest, UploadsBelongToTheirOwner) {
   const auto owner = makeUser();
   const auto other = makeUser();

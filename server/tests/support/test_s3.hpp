@@ -28,12 +28,12 @@ class TestS3 {
   std::string endpoint_;
 };
 
-#define ATELIER_REQUIRE_S3(s3)                                                              \
-  do {                                                                                      \
-    if (!(s3).available()) {                                                                \
-      if (std::getenv("CI") != nullptr) FAIL() << "S3 is required in CI (./dev test)";      \
+#define ATELIER_REQUIRE_S3(s3)                                                             \
+  do {                                                                                     \
+    if (!(s3).available()) {                                                               \
+      if (std::getenv("CI") != nullptr) FAIL() << "S3 is required in CI (./dev test)";     \
       GTEST_SKIP() << "ATELIER_TEST_S3_ENDPOINT is not set (./dev test starts an s3rver)"; \
-    }                                                                                       \
+    }                                                                                      \
   } while (0)
 
 }  // namespace atelier::test

@@ -2,17 +2,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
-#include <future>
-#include <thread>
 
 #include "blob/local_blob_store.hpp"
 #include "blob/s3_blob_store.hpp"
+#include "support/io_loop.hpp"
 #include "support/test_s3.hpp"
 #include "util/crypto.hpp"
 
@@ -36,27 +31,11 @@ TEST(BlobKey, AcceptsOnlyPlainRelativePaths) {
   EXPECT_FALSE(isValidKey(std::string(513, 'a')));
 }
 
-// An io_context on two threads, for the stores' coroutines.
 class BlobStoreTest : public ::testing::Test {
  protected:
-  BlobStoreTest() {
-    for (int i = 0; i < 2; ++i)
-      threads_.emplace_back([this] { ioc_.run(); });
-  }
-  ~BlobStoreTest() override {
-    http_.reset();
-    work_.reset();
-    for (auto& t : threads_)
-      t.join();
-  }
   template <class T>
   T run(std::function<asio::awaitable<T>()> body) {
-    std::promise<T> p;
-    auto f = p.get_future();
-    asio::co_spawn(
-        ioc_, [&]() -> asio::awaitable<void> { p.set_value(co_await body()); }, asio::detached);
-    EXPECT_EQ(f.wait_for(30s), std::future_status::ready);
-    return f.get();
+    return loop_.run<T>(std::move(body));
   }
 
   // Put, get, exists, replace, remove, remove again — the contract every store keeps.
@@ -66,7 +45,8 @@ class BlobStoreTest : public ::testing::Test {
     for (int i = 0; i < 70000; ++i)
       bytes.push_back(static_cast<char>(i * 7 % 256));
     EXPECT_FALSE(run<Result<bool>>([&] { return store.exists(key); }).value());
-    EXPECT_FALSE(run<Result<std::optional<std::string>>>([&] { return store.get(key); })->has_value());
+    EXPECT_FALSE(
+        run<Result<std::optional<std::string>>>([&] { return store.get(key); })->has_value());
     const std::string type = "image/png";
     ASSERT_TRUE(run<Result<void>>([&] { return store.put(key, bytes, type); }).ok());
     EXPECT_TRUE(run<Result<bool>>([&] { return store.exists(key); }).value());
@@ -85,18 +65,14 @@ class BlobStoreTest : public ::testing::Test {
     EXPECT_EQ(store.keyOf(store.urlOf(key)), key);
   }
 
-  asio::io_context ioc_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(ioc_);
-  std::vector<std::thread> threads_;
-  std::unique_ptr<net::HttpClient> http_ = std::make_unique<net::HttpClient>(ioc_.get_executor());
+  test::IoLoop loop_;
+  std::unique_ptr<net::HttpClient> http_ = std::make_unique<net::HttpClient>(loop_.executor());
   WorkerPool files_{"files", 2, 64};
 };
 
 class LocalBlobStoreTest : public BlobStoreTest {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("atelier-blob-" + randomToken(6));
-  }
+  void SetUp() override { root_ = fs::temp_directory_path() / ("atelier-blob-" + randomToken(6)); }
   void TearDown() override { fs::remove_all(root_); }
   fs::path root_;
 };
@@ -135,8 +111,8 @@ TEST_F(LocalBlobStoreTest, RefusesKeysOutsideTheRootAndReportsAnUnwritableRoot) 
   const std::string bytes = "x", type = "image/png";
   EXPECT_FALSE(run<Result<void>>([&] { return (*store)->put(escape, bytes, type); }).ok());
   EXPECT_FALSE(fs::exists(root_.parent_path() / "escape.png"));
-  EXPECT_FALSE(run<Result<std::optional<std::string>>>([&] { return (*store)->get(escape); })
-                   ->has_value());
+  EXPECT_FALSE(
+      run<Result<std::optional<std::string>>>([&] { return (*store)->get(escape); })->has_value());
   if (::geteuid() != 0) {  // root writes anywhere
     ::chmod(root_.c_str(), 0500);
     auto failed = run<Result<void>>([&] { return (*store)->put("users/z.png", bytes, type); });

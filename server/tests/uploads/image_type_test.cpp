@@ -19,7 +19,7 @@ TEST(ImageType, KnowsTheFourSignatures) {
 TEST(ImageType, RefusesEverythingElse) {
   EXPECT_FALSE(sniffImageType(""));
   EXPECT_FALSE(sniffImageType("hello, I am a text file named cat.png"));
-  EXPECT_FALSE(sniffImageType("\x89PNG\r\n"sv));             // cut short
+  EXPECT_FALSE(sniffImageType("\x89PNG\r\n"sv));               // cut short
   EXPECT_FALSE(sniffImageType("RIFF\x10\x00\x00\x00WAVE"sv));  // audio
   EXPECT_FALSE(sniffImageType("RIFF"sv));
   EXPECT_FALSE(sniffImageType("<svg xmlns='http://www.w3.org/2000/svg'/>"));

@@ -35,12 +35,12 @@ TEST(MultipartBoundary, RefusesOtherTypesAndBadBoundaries) {
 TEST(Multipart, ParsesPartsWithNamesFilenamesTypesAndBinaryContent) {
   const std::string b = "XyZ";
   std::string binary("\x00\x01\r\n--Xy\r\n\xff", 10);
-  const std::string body =
-      form(b, part(b, "Content-Disposition: form-data; name=\"title\"\r\n", "hello") +
-                  part(b,
-                       "content-disposition: form-data; name=\"file\"; filename=\"a \\\"b\\\".png\"\r\n"
-                       "Content-Type: image/png\r\n",
-                       binary));
+  const std::string body = form(
+      b, part(b, "Content-Disposition: form-data; name=\"title\"\r\n", "hello") +
+             part(b,
+                  "content-disposition: form-data; name=\"file\"; filename=\"a \\\"b\\\".png\"\r\n"
+                  "Content-Type: image/png\r\n",
+                  binary));
   auto parts = parseMultipart(body, b);
   ASSERT_TRUE(parts.ok()) << parts.error().message;
   ASSERT_EQ(parts->size(), 2u);
@@ -54,8 +54,8 @@ TEST(Multipart, ParsesPartsWithNamesFilenamesTypesAndBinaryContent) {
 
 TEST(Multipart, SkipsAPreambleAndAcceptsAnEmptyPart) {
   const std::string b = "bnd";
-  const std::string body =
-      "this is a preamble\r\n" + form(b, part(b, "Content-Disposition: form-data; name=file\r\n", ""));
+  const std::string body = "this is a preamble\r\n" +
+                           form(b, part(b, "Content-Disposition: form-data; name=file\r\n", ""));
   auto parts = parseMultipart(body, b);
   ASSERT_TRUE(parts.ok()) << parts.error().message;
   ASSERT_EQ(parts->size(), 1u);
@@ -67,14 +67,14 @@ TEST(Multipart, RefusesMalformedBodies) {
   const std::string b = "bnd";
   const std::string good = part(b, "Content-Disposition: form-data; name=\"file\"\r\n", "x");
   const std::vector<std::string> bad = {
-      "",                                             // nothing
-      "no delimiter at all",                          //
-      good,                                           // no closing delimiter
+      "",                                                            // nothing
+      "no delimiter at all",                                         //
+      good,                                                          // no closing delimiter
       "--bnd\r\nContent-Disposition: form-data; name=\"file\"\r\n",  // headers never end
-      form(b, part(b, "Content-Type: image/png\r\n", "x")),           // no disposition
+      form(b, part(b, "Content-Type: image/png\r\n", "x")),          // no disposition
       form(b, part(b, "Content-Disposition: attachment; name=\"f\"\r\n", "x")),
       form(b, part(b, "Content-Disposition: form-data; filename=\"a\"\r\n", "x")),  // no name
-      form(b, part(b, "Content-Disposition: form-data; name=\"f\r\n", "x")),  // open quote
+      form(b, part(b, "Content-Disposition: form-data; name=\"f\r\n", "x")),        // open quote
       form(b, part(b, "NoColonHere\r\n", "x")),
       "--bnd-x\r\n",
   };
@@ -98,8 +98,8 @@ TEST(Multipart, LimitsPartsAndHeaderSize) {
   limits.maxParts = 17;
   EXPECT_TRUE(parseMultipart(form(b, many), b, limits).ok());
 
-  const std::string bigHeader = "Content-Disposition: form-data; name=\"file\"\r\nX-Pad: " +
-                                std::string(9000, 'a') + "\r\n";
+  const std::string bigHeader =
+      "Content-Disposition: form-data; name=\"file\"\r\nX-Pad: " + std::string(9000, 'a') + "\r\n";
   EXPECT_FALSE(parseMultipart(form(b, part(b, bigHeader, "x")), b).ok());
 }
 
