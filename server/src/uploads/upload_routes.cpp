@@ -87,7 +87,6 @@ void registerUploadRoutes(http::Router& router, UploadService& service, std::int
         }
         r.setHeader("ETag", etag);
         r.setHeader("Cache-Control", "private, max-age=31536000, immutable");
-        r.setHeader("X-Content-Type-Options", "nosniff");
         r.setHeader("Content-Disposition", "inline");
         co_return r;
       },

@@ -55,8 +55,9 @@ TEST_P(ExportTest, MarkdownHasAHeadingPerMessageWithRoleAndTime) {
   const auto messages = get("/api/chat/" + chat, s.access).json.at("messages").as_array();
   std::size_t at = 0;
   for (const auto& m : messages) {
-    const std::string heading = std::string(m.at("role") == "user" ? "## User — " : "## Assistant — ") +
-                                std::string(m.at("created_at").as_string());
+    const std::string heading =
+        std::string(m.at("role") == "user" ? "## User — " : "## Assistant — ") +
+        std::string(m.at("created_at").as_string());
     const auto h = body.find(heading, at);
     ASSERT_NE(h, std::string::npos) << heading;
     const auto c = body.find(std::string(m.at("content").as_string()), h);
@@ -67,8 +68,8 @@ TEST_P(ExportTest, MarkdownHasAHeadingPerMessageWithRoleAndTime) {
 
 TEST_P(ExportTest, FileNamesAreSafeWhateverTheTitle) {
   const auto s = newUser();
-  auto created = post("/api/chat", json::object{{"title", "../../etc/\"passwd\"\r\nX-Evil: 1 ✨"}},
-                      s.access);
+  auto created =
+      post("/api/chat", json::object{{"title", "../../etc/\"passwd\"\r\nX-Evil: 1 ✨"}}, s.access);
   ASSERT_EQ(created.status, 201);
   const std::string chat(created.json.at("chat_id").as_string());
   auto md = get("/api/chat/" + chat + "/export", s.access);
@@ -76,8 +77,9 @@ TEST_P(ExportTest, FileNamesAreSafeWhateverTheTitle) {
   EXPECT_FALSE(md.raw.header("X-Evil"));
   const auto d = md.raw.header("Content-Disposition").value_or("");
   EXPECT_NE(d.find("filename=\"etc__passwd___X-Evil_ 1.md\""), std::string::npos) << d;
-  EXPECT_NE(d.find("filename*=UTF-8''..%2F..%2Fetc%2F%22passwd%22%0D%0AX-Evil%3A%201%20%E2%9C%A8.md"),
-            std::string::npos)
+  EXPECT_NE(
+      d.find("filename*=UTF-8''..%2F..%2Fetc%2F%22passwd%22%0D%0AX-Evil%3A%201%20%E2%9C%A8.md"),
+      std::string::npos)
       << d;
   // An empty chat exports its title and no messages.
   auto j = get("/api/chat/" + chat + "/export?format=json", s.access);

@@ -2,6 +2,7 @@
 // PostgreSQL with S3 (s3rver) — the two set-ups people run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <cstdio>
@@ -154,6 +155,9 @@ TEST_P(UploadTest, AcceptsEachOfTheFourTypesJudgedByTheirBytes) {
       EXPECT_EQ(content.raw.header("Content-Type"), c.mime);
       EXPECT_EQ(content.raw.header("Content-Length"), std::to_string(c.bytes->size()));
       EXPECT_EQ(content.raw.header("X-Content-Type-Options"), "nosniff");
+      EXPECT_EQ(std::count_if(content.raw.headers.begin(), content.raw.headers.end(),
+                              [](const auto& h) { return h.first == "X-Content-Type-Options"; }),
+                1);
       EXPECT_NE(content.raw.header("Cache-Control").value_or("").find("private"),
                 std::string::npos);
       const auto etag = content.raw.header("ETag");
