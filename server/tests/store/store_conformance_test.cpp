@@ -387,7 +387,9 @@ TEST_P(StoreTest, ABranchIsThePathFromTheRootToItsLeaf) {
     ASSERT_TRUE(store_->appendMessage(x).ok());
   auto texts = [&](std::string_view leaf) {
     std::vector<std::string> out;
-    for (const auto& x : store_->branchMessages(chat.chatId, leaf).value())
+    const auto branch = store_->branchMessages(chat.chatId, leaf);
+    EXPECT_TRUE(branch.ok());
+    for (const auto& x : branch.value())
       out.push_back(x.content);
     return out;
   };
