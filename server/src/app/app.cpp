@@ -218,9 +218,9 @@ class App::Impl {
     engine.tokenResetInterval = config_.tokenResetInterval;
     engine.lease = leaseDuration();
     engine.messagesPerMinute = static_cast<std::uint32_t>(config_.rateLimitMessagesPerMinute);
-    engine_ = std::make_unique<chat::MessageEngine>(std::move(engine), *store_, *dbPool_, *clock_,
-                                                    provider_.get(), generations_, metrics_,
-                                                    uploads_.get());
+    engine_ =
+        std::make_unique<chat::MessageEngine>(std::move(engine), *store_, *dbPool_, *clock_,
+                                              provider_.get(), generations_, metrics_, *uploads_);
     chat::registerMessageRoutes(router_, *engine_, config_.maxMessageChars,
                                 auth::requireUser(*auth_));
     registerWebRoutes(router_);

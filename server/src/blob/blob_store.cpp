@@ -1,5 +1,7 @@
 #include "blob/blob_store.hpp"
 
+#include "util/text.hpp"
+
 namespace atelier::blob {
 
 std::optional<std::string> BlobStore::keyOf(std::string_view url) const {
@@ -21,9 +23,7 @@ bool isValidKey(std::string_view key) noexcept {
       continue;
     }
     const char c = key[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
+    if (!isAsciiAlnum(c) && c != '.' && c != '_' && c != '-') return false;
   }
   return true;
 }

@@ -30,17 +30,16 @@ class LocalBlobStore final : public BlobStore {
   boost::asio::awaitable<Result<bool>> exists(const std::string& key) override;
   boost::asio::awaitable<Result<void>> check() override;
 
-  // The file that holds `key` (for tests and tools).
+  // The file that holds `key`.
   std::filesystem::path pathOf(std::string_view key) const { return root_ / key; }
-
-  // The blocking operations themselves (run on the pool by the methods above).
-  Result<void> putNow(const std::string& key, std::string_view bytes) const;
-  Result<std::optional<std::string>> getNow(const std::string& key) const;
-  Result<void> removeNow(const std::string& key) const;
 
  private:
   LocalBlobStore(std::filesystem::path root, WorkerPool& files)
       : root_(std::move(root)), files_(files) {}
+  // The blocking operations themselves (run on the pool by the methods above).
+  Result<void> putNow(const std::string& key, std::string_view bytes) const;
+  Result<std::optional<std::string>> getNow(const std::string& key) const;
+  Result<void> removeNow(const std::string& key) const;
   std::filesystem::path root_;
   WorkerPool& files_;
 };

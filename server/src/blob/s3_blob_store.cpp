@@ -146,8 +146,7 @@ boost::asio::awaitable<Result<bool>> S3BlobStore::exists(const std::string& key)
 
 boost::asio::awaitable<Result<void>> S3BlobStore::check() {
   // HEAD on the bucket: 200 when it exists and the credentials may use it.
-  auto req = request("HEAD", "", kEmptySha256);
-  req.url = base_ + "/";
+  auto req = request("HEAD", "", kEmptySha256);  // the bucket's own url
   req.totalTimeout = std::chrono::seconds(10);
   auto res = co_await send(std::move(req), "HEAD", "(the bucket)");
   if (!res) co_return std::move(res).error();

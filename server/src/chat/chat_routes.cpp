@@ -4,6 +4,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <charconv>
 
 #include "chat/views.hpp"
@@ -52,23 +54,21 @@ Result<std::vector<std::string>> readAttachments(const json::object& body) {
   std::vector<std::string> urls;
   const auto* list = body.if_contains("attachments");
   if (list == nullptr || list->is_null()) return urls;
-  auto bad = [](std::string message) {
-    return Error::make(Errc::invalid_attachment, std::move(message), "attachments");
-  };
-  if (!list->is_array()) return bad("attachments must be an array");
+  if (!list->is_array()) return invalidAttachment("attachments must be an array");
   if (list->as_array().size() > kMaxAttachments) {
-    return bad("at most " + std::to_string(kMaxAttachments) + " attachments per message");
+    return invalidAttachment("at most " + std::to_string(kMaxAttachments) +
+                             " attachments per message");
   }
   for (const auto& item : list->as_array()) {
     const auto* o = item.if_object();
     const auto* type = o ? o->if_contains("type") : nullptr;
     const auto* url = o ? o->if_contains("url") : nullptr;
     if (type == nullptr || !type->is_string() || type->as_string() != "image") {
-      return bad("each attachment is {\"type\": \"image\", \"url\": …}");
+      return invalidAttachment("each attachment is {\"type\": \"image\", \"url\": …}");
     }
     if (url == nullptr || !url->is_string() || url->as_string().empty() ||
         url->as_string().size() > kMaxAttachmentUrl) {
-      return bad("each attachment needs the url its upload returned");
+      return invalidAttachment("each attachment needs the url its upload returned");
     }
     urls.emplace_back(url->as_string());
   }
@@ -79,25 +79,15 @@ Result<std::vector<std::string>> readAttachments(const json::object& body) {
 // most 80, "chat" when nothing is left; the whole title goes in filename* (RFC 6266/8187).
 std::string contentDisposition(std::string_view title, std::string_view extension) {
   std::string safe;
-  for (const char c : title) {
-    if (safe.size() == 80) break;
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.' || c == ' ';
+  for (const char c : title.substr(0, 80)) {
+    const bool ok = isAsciiAlnum(c) || c == '-' || c == '_' || c == '.' || c == ' ';
     safe.push_back(ok ? c : '_');
   }
   const auto trimmed = trim(safe, " ._");
   safe = trimmed.empty() ? std::string("chat") : std::string(trimmed);
-  std::string encoded;
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (const char ch : title.substr(0, 200)) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.') {
-      encoded.push_back(static_cast<char>(c));
-    } else {
-      encoded.append({'%', kHex[c >> 4], kHex[c & 15]});
-    }
-  }
+  // RFC 8187 attr-chars include every URL-unreserved character.
+  const std::string encoded =
+      boost::urls::encode(title.substr(0, 200), boost::urls::unreserved_chars);
   std::string out = "attachment; filename=\"" + safe + "." + std::string(extension) + "\"";
   if (!encoded.empty()) out += "; filename*=UTF-8''" + encoded + "." + std::string(extension);
   return out;

@@ -39,10 +39,6 @@ constexpr std::size_t kTitleChars = 60;
 // Images of earlier messages resent with a new one, newest first, at most.
 constexpr std::size_t kMaxHistoryImages = 8;
 
-Error badAttachment(std::string message) {
-  return Error::make(Errc::invalid_attachment, std::move(message), "attachments");
-}
-
 // The first line of `text`, at most `maxChars` code points, trimmed.
 std::string titleFrom(std::string_view text, std::size_t maxChars) {
   std::string out;
@@ -84,6 +80,10 @@ std::string textFrame(std::string_view id, std::string_view text) {
 
 }  // namespace
 
+Error invalidAttachment(std::string message) {
+  return Error::make(Errc::invalid_attachment, std::move(message), "attachments");
+}
+
 std::int64_t estimateTokens(std::string_view text) {
   return static_cast<std::int64_t>(
       std::ceil(static_cast<double>(http::utf8Length(text)) / 4.0 * 1.3));
@@ -92,7 +92,7 @@ std::int64_t estimateTokens(std::string_view text) {
 MessageEngine::MessageEngine(EngineSettings settings, store::Store& store, WorkerPool& dbPool,
                              const Clock& clock, llm::ModelProvider* provider,
                              GenerationRegistry& registry, MetricsRegistry& metrics,
-                             uploads::UploadService* uploads)
+                             uploads::UploadService& uploads)
     : settings_(std::move(settings)),
       store_(store),
       dbPool_(dbPool),
@@ -164,37 +164,37 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   std::int64_t inlineBytes = 0;
   for (const auto& u : *attached)
     inlineBytes += u.sizeBytes;
-  // Newest first: each message's text, and its images while they fit the inline budget.
+  // Newest first: each message's text, and its images while they fit the inline budget (the
+  // first that does not fit ends the images: no lookups for ones that could not go).
   std::vector<llm::Turn> history;
-  std::vector<std::vector<store::Upload>> historyUploads;
-  std::size_t historyImageCount = 0;
+  std::vector<TurnImage> historyImagesAt;  // `turn` counted from the newest for now
+  bool moreImages = true;
   for (auto it = page->messages.rbegin(); it != page->messages.rend(); ++it) {
     if (it->role == "system" || it->content.empty()) continue;
     const auto cost = estimateTokens(it->content);
     if (p.promptEstimate + cost > settings_.maxContextTokens) break;
     p.promptEstimate += cost;
-    std::vector<store::Upload> images;
-    if (it->role == "user" && historyImageCount < kMaxHistoryImages) {
-      for (auto& u : historyImages(userId, *it, kMaxHistoryImages - historyImageCount)) {
+    if (it->role == "user" && moreImages) {
+      for (auto& u : historyImages(userId, *it, kMaxHistoryImages - historyImagesAt.size())) {
         if (inlineBytes + u.sizeBytes > kMaxInlineImageBytes ||
             p.promptEstimate + kImageTokens > settings_.maxContextTokens) {
-          continue;
+          moreImages = false;
+          break;
         }
         inlineBytes += u.sizeBytes;
         p.promptEstimate += kImageTokens;
-        ++historyImageCount;
-        images.push_back(std::move(u));
+        historyImagesAt.push_back({history.size(), std::move(u), false});
       }
+      moreImages = moreImages && historyImagesAt.size() < kMaxHistoryImages;
     }
     history.push_back({it->role == "user" ? llm::Turn::Role::user : llm::Turn::Role::model,
                        std::move(it->content),
                        {}});
-    historyUploads.push_back(std::move(images));
   }
   const std::size_t turns = history.size();
-  for (std::size_t j = 0; j < turns; ++j) {
-    for (auto& u : historyUploads[j])
-      p.images.push_back({turns - 1 - j, std::move(u), false});
+  for (auto& image : historyImagesAt) {
+    image.turn = turns - 1 - image.turn;  // oldest first, as the contents go
+    p.images.push_back(std::move(image));
   }
   p.gen.contents.assign(std::make_move_iterator(history.rbegin()),
                         std::make_move_iterator(history.rend()));
@@ -204,7 +204,7 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
     for (auto& u : *attached) {
       items.push_back(json::object{{"type", "image"},
                                    {"upload_id", u.uploadId},
-                                   {"url", uploads_->urlOf(u)},
+                                   {"url", uploads_.urlOf(u)},
                                    {"mime_type", u.mimeType},
                                    {"size_bytes", u.sizeBytes},
                                    {"generated", false},
@@ -226,21 +226,20 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
 Result<std::vector<store::Upload>> MessageEngine::resolveAttachments(const SendRequest& request) {
   std::vector<store::Upload> out;
   if (request.attachmentUrls.empty()) return out;
-  if (uploads_ == nullptr) return badAttachment("this server does not take attachments");
   std::int64_t bytes = 0;
   for (std::size_t i = 0; i < request.attachmentUrls.size(); ++i) {
-    auto found = uploads_->resolveNow(request.userId, request.attachmentUrls[i]);
+    auto found = uploads_.resolveNow(request.userId, request.attachmentUrls[i]);
     if (!found) return std::move(found).error();
     if (!found->has_value()) {
-      return badAttachment("attachments[" + std::to_string(i) +
-                           "].url is not an image you uploaded to this server");
+      return invalidAttachment("attachments[" + std::to_string(i) +
+                               "].url is not an image you uploaded to this server");
     }
     bytes += (*found)->sizeBytes;
     out.push_back(std::move(**found));
   }
   if (bytes > kMaxInlineImageBytes) {
-    return badAttachment("the images of one message may total at most " +
-                         std::to_string(kMaxInlineImageBytes >> 20) + " MiB");
+    return invalidAttachment("the images of one message may total at most " +
+                             std::to_string(kMaxInlineImageBytes >> 20) + " MiB");
   }
   return out;
 }
@@ -248,9 +247,7 @@ Result<std::vector<store::Upload>> MessageEngine::resolveAttachments(const SendR
 std::vector<store::Upload> MessageEngine::historyImages(const std::string& userId,
                                                         const store::Message& m, std::size_t max) {
   std::vector<store::Upload> out;
-  if (uploads_ == nullptr || m.metadataJson.find("\"attachments\"") == std::string::npos) {
-    return out;
-  }
+  if (max == 0 || m.metadataJson.find("\"attachments\"") == std::string::npos) return out;
   boost::system::error_code ec;
   const json::value meta = json::parse(m.metadataJson, ec);
   const auto* items =
@@ -261,7 +258,7 @@ std::vector<store::Upload> MessageEngine::historyImages(const std::string& userI
     const auto* url = item.is_object() ? item.as_object().if_contains("url") : nullptr;
     if (url == nullptr || !url->is_string()) continue;
     const std::string_view u = url->as_string();
-    auto found = uploads_->resolveNow(userId, u);
+    auto found = uploads_.resolveNow(userId, u);
     if (!found) {
       spdlog::warn("an image of message {} is left out: {}", m.messageId, found.error().message);
       continue;
@@ -276,13 +273,13 @@ asio::awaitable<Result<void>> MessageEngine::attachImages(Prepared& p) {
   uploads.reserve(p.images.size());
   for (const auto& i : p.images)
     uploads.push_back(i.upload);
-  auto loaded = co_await uploads_->loadInline(uploads);
+  auto loaded = co_await uploads_.loadInline(uploads);
   if (!loaded) co_return std::move(loaded).error();
   for (std::size_t i = 0; i < p.images.size(); ++i) {
     auto& data = (*loaded)[i];
     if (!data) {
       if (p.images[i].attached) {
-        co_return badAttachment("an attached image was deleted while the message was sent");
+        co_return invalidAttachment("an attached image was deleted while the message was sent");
       }
       continue;  // an image of an earlier message, gone since: the text goes alone
     }

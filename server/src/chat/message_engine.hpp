@@ -53,13 +53,15 @@ inline constexpr std::int64_t kMaxInlineImageBytes = std::int64_t{15} << 20;
 // The estimate of one image in the prompt (the contract's 258 tokens).
 inline constexpr std::int64_t kImageTokens = 258;
 
+// 400 invalid_attachment, details.field "attachments".
+Error invalidAttachment(std::string message);
+
 class MessageEngine {
  public:
-  // `provider` may be null: sending then answers 503 provider_not_configured. `uploads`
-  // may be null: then every attachment is refused.
+  // `provider` may be null: sending then answers 503 provider_not_configured.
   MessageEngine(EngineSettings settings, store::Store& store, WorkerPool& dbPool,
                 const Clock& clock, llm::ModelProvider* provider, GenerationRegistry& registry,
-                MetricsRegistry& metrics, uploads::UploadService* uploads = nullptr);
+                MetricsRegistry& metrics, uploads::UploadService& uploads);
 
   // Checks, reserves, calls the provider; on success the generation runs on `executor` and
   // its first frame (`start`) is ready. Errors are the contract's plain JSON errors.
@@ -113,7 +115,7 @@ class MessageEngine {
   WorkerPool& dbPool_;
   const Clock& clock_;
   llm::ModelProvider* provider_;
-  uploads::UploadService* uploads_;
+  uploads::UploadService& uploads_;
   GenerationRegistry& registry_;
   http::RateLimiter messageLimiter_;
   Gauge& activeStreams_;

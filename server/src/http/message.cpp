@@ -3,21 +3,9 @@
 
 #include "http/request.hpp"
 #include "http/response.hpp"
+#include "util/text.hpp"
 
 namespace atelier::http {
-
-namespace {
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-}  // namespace
 
 std::optional<std::string_view> findHeader(const HeaderList& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {

@@ -26,11 +26,7 @@ using boost::system::error_code;
 std::optional<std::string_view> HttpResponseHead::header(std::string_view name) const {
   std::optional<std::string_view> found;
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(a) == std::tolower(b);
-        })) {
-      found = v;
-    }
+    if (iequals(k, name)) found = v;
   }
   return found;
 }

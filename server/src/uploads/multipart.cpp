@@ -1,7 +1,6 @@
 #include "uploads/multipart.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include "util/text.hpp"
 
 namespace atelier::uploads {
 
@@ -9,23 +8,6 @@ namespace {
 
 Error malformed(std::string what) {
   return Error::make(Errc::invalid_request, "malformed multipart body: " + std::move(what), "file");
-}
-
-char lower(char c) {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
 }
 
 // A header value's `; key=value` parameters (value a token or a quoted string). Calls
@@ -39,7 +21,7 @@ bool forEachParam(std::string_view params, F&& on) {
     if (i >= params.size()) break;
     const auto eq = params.find('=', i);
     if (eq == std::string_view::npos) return false;
-    const std::string_view key = trimOws(params.substr(i, eq - i));
+    const std::string_view key = trim(params.substr(i, eq - i));
     if (key.empty()) return false;
     i = eq + 1;
     while (i < params.size() && (params[i] == ' ' || params[i] == '\t'))
@@ -63,7 +45,7 @@ bool forEachParam(std::string_view params, F&& on) {
       if (!closed) return false;
     } else {
       const auto end = params.find(';', i);
-      value = std::string(trimOws(params.substr(i, end == std::string_view::npos ? end : end - i)));
+      value = std::string(trim(params.substr(i, end == std::string_view::npos ? end : end - i)));
       i = end == std::string_view::npos ? params.size() : end;
     }
     on(key, std::move(value));
@@ -83,10 +65,10 @@ Result<void> readPartHeaders(std::string_view block, MultipartPart& part) {
     if (colon == std::string_view::npos || colon == 0)
       return malformed("a part header has no name");
     const std::string_view name = line.substr(0, colon);
-    const std::string_view value = trimOws(line.substr(colon + 1));
+    const std::string_view value = trim(line.substr(colon + 1));
     if (iequals(name, "Content-Disposition")) {
       const auto semi = value.find(';');
-      if (!iequals(trimOws(value.substr(0, semi)), "form-data")) {
+      if (!iequals(trim(value.substr(0, semi)), "form-data")) {
         return malformed("a part is not form-data");
       }
       disposition = true;
@@ -112,7 +94,7 @@ Result<void> readPartHeaders(std::string_view block, MultipartPart& part) {
 
 bool isMultipartFormData(std::string_view contentType) noexcept {
   const auto semi = contentType.find(';');
-  return iequals(trimOws(contentType.substr(0, semi)), "multipart/form-data");
+  return iequals(trim(contentType.substr(0, semi)), "multipart/form-data");
 }
 
 Result<std::string> multipartBoundary(std::string_view contentType) {

@@ -21,10 +21,6 @@ json::object uploadJson(const store::Upload& u, const UploadService& service) {
           {"created_at", formatRfc3339(u.createdAt)}};
 }
 
-Error notFound() {
-  return Error::make(Errc::not_found, "no such upload");
-}
-
 // The file's bytes: the part named "file" of a multipart body, or the whole body.
 Result<std::string_view> fileBytes(const Request& req) {
   const auto type = req.header("Content-Type").value_or("");
@@ -64,7 +60,7 @@ void registerUploadRoutes(http::Router& router, UploadService& service, std::int
       "GET", "/api/uploads/:uploadId",
       [&service](Request& req) -> asio::awaitable<Result<Response>> {
         const std::string uploadId(req.param("uploadId"));
-        if (!isUuid(uploadId)) co_return notFound();
+        if (!isUuid(uploadId)) co_return uploadNotFound();
         auto found = co_await service.find(req.userId, uploadId);
         if (!found) co_return std::move(found).error();
         co_return http::jsonResponse(200, uploadJson(*found, service));
@@ -75,7 +71,7 @@ void registerUploadRoutes(http::Router& router, UploadService& service, std::int
       "GET", "/api/uploads/:uploadId/content",
       [&service](Request& req) -> asio::awaitable<Result<Response>> {
         const std::string uploadId(req.param("uploadId"));
-        if (!isUuid(uploadId)) co_return notFound();
+        if (!isUuid(uploadId)) co_return uploadNotFound();
         auto content = co_await service.content(req.userId, uploadId);
         if (!content) co_return std::move(content).error();
         const std::string etag = "\"" + content->upload.sha256 + "\"";
@@ -96,7 +92,7 @@ void registerUploadRoutes(http::Router& router, UploadService& service, std::int
       "DELETE", "/api/uploads/:uploadId",
       [&service](Request& req) -> asio::awaitable<Result<Response>> {
         const std::string uploadId(req.param("uploadId"));
-        if (!isUuid(uploadId)) co_return notFound();
+        if (!isUuid(uploadId)) co_return uploadNotFound();
         auto removed = co_await service.remove(req.userId, uploadId);
         if (!removed) co_return std::move(removed).error();
         co_return Response::empty(204);

@@ -9,13 +9,9 @@ namespace atelier::uploads {
 
 namespace asio = boost::asio;
 
-namespace {
-
 Error uploadNotFound() {
   return Error::make(Errc::not_found, "no such upload");
 }
-
-}  // namespace
 
 UploadService::UploadService(UploadSettings settings, store::Store& store, WorkerPool& dbPool,
                              WorkerPool& cpu, blob::BlobStore& blobs, const Clock& clock)

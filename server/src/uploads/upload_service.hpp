@@ -74,4 +74,7 @@ class UploadService {
   const Clock& clock_;
 };
 
+// 404 not_found for a missing upload, or another user's.
+Error uploadNotFound();
+
 }  // namespace atelier::uploads

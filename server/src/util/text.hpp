@@ -27,4 +27,21 @@ constexpr std::string_view trim(std::string_view s, std::string_view strip = kBl
   return trimEnd(trimStart(s, strip), strip);
 }
 
+constexpr char asciiLower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// Equal ignoring ASCII case (header names, media types, parameter names).
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (asciiLower(a[i]) != asciiLower(b[i])) return false;
+  }
+  return true;
+}
+
+constexpr bool isAsciiAlnum(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 }  // namespace atelier
