@@ -103,7 +103,9 @@ class App::Impl {
     http_ = std::make_unique<net::HttpClient>(main().get_executor());
     if (auto opened = openBlobStore(); !opened) return opened;
 
-    registerRoutes();
+    auto site = loadWebSite();
+    if (!site) return std::move(site).error();
+    registerRoutes(std::move(site).value());
 
     http::ServerOptions serverOptions;
     serverOptions.host = config_.host;
@@ -168,7 +170,7 @@ class App::Impl {
   }
 
  private:
-  void registerRoutes() {
+  void registerRoutes(const std::shared_ptr<const web::StaticSite>& site) {
     OpsDependencies ops;
     ops.metrics = &metrics_;
     ops.accepting = [this] { return server_ && !server_->draining(); };
@@ -223,7 +225,24 @@ class App::Impl {
                                               provider_.get(), generations_, metrics_, *uploads_);
     chat::registerMessageRoutes(router_, *engine_, config_.maxMessageChars,
                                 auth::requireUser(*auth_));
-    registerWebRoutes(router_);
+    registerWebRoutes(router_, site);
+  }
+
+  // The web UI's files, read once now; null (a placeholder page) when they are not built.
+  // A WEB_DIR that cannot be served stops start-up.
+  Result<std::shared_ptr<const web::StaticSite>> loadWebSite() const {
+    const auto root = web::findWebRoot(config_.webDir);
+    if (root.empty()) {
+      spdlog::warn("the web UI is not built (no web/dist/index.html): / shows how to build it");
+      return std::shared_ptr<const web::StaticSite>();
+    }
+    auto site = web::StaticSite::load(root);
+    if (!site) {
+      return Error::make(Errc::invalid_request, "WEB_DIR: " + site.error().message);
+    }
+    spdlog::info("serving the web UI from {} ({} files, {} KiB)", root.string(), site->fileCount(),
+                 site->totalBytes() / 1024);
+    return std::make_shared<const web::StaticSite>(std::move(site).value());
   }
 
   // STORAGE_URL: a directory (created if needed) or an S3 bucket.

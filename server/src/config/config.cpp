@@ -336,6 +336,7 @@ Result<Config> loadConfig(const EnvMap& env) {
   r.integer("THREADS", c.threads, 1, 256);
   r.duration("SHUTDOWN_GRACE", c.shutdownGrace, true);
   readSchemeUrl(r, "REDIS_URL", {"redis", "rediss"}, c.redisUrl);
+  r.string("WEB_DIR", c.webDir);
 
   r.string("LOG_LEVEL", c.logLevel);
   static constexpr std::string_view kLevels[] = {"trace", "debug",    "info", "warn",

@@ -64,6 +64,7 @@ struct Config {
   unsigned threads = 1;
   std::chrono::seconds shutdownGrace{30};
   std::string redisUrl;
+  std::string webDir;  // the built web UI; empty: ./web/dist or next to the executable
   std::string logLevel = "info";
   std::string logFormat = "text";  // text | json
 };

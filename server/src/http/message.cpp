@@ -65,3 +65,47 @@ Response Response::empty(int status) {
 }
 
 }  // namespace atelier::http
+
+namespace atelier::http {
+
+namespace {
+
+// Calls f(item) for each comma-separated item of a header value, blanks trimmed.
+template <typename F>
+bool anyListItem(std::string_view value, F f) {
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    const std::string_view item = trim(value.substr(0, comma));
+    if (!item.empty() && f(item)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Request::notModifiedSince(std::string_view etag) const {
+  const auto v = header("If-None-Match");
+  if (!v) return false;
+  return anyListItem(*v, [etag](std::string_view tag) {
+    if (tag.starts_with("W/")) tag.remove_prefix(2);  // weak comparison, as for GET
+    return tag == "*" || tag == etag;
+  });
+}
+
+bool Request::acceptsEncoding(std::string_view coding) const {
+  const auto v = header("Accept-Encoding");
+  if (!v) return false;
+  return anyListItem(*v, [coding](std::string_view item) {
+    const auto semi = item.find(';');
+    if (!iequals(trim(item.substr(0, semi)), coding)) return false;
+    if (semi == std::string_view::npos) return true;
+    std::string_view q = trim(item.substr(semi + 1));
+    if (q.size() < 2 || asciiLower(q[0]) != 'q' || q[1] != '=') return true;
+    q.remove_prefix(2);
+    return q.find_first_not_of("0.") != std::string_view::npos;  // q=0, q=0.0, q=0.000: refused
+  });
+}
+
+}  // namespace atelier::http

@@ -42,6 +42,10 @@ struct Request {
   std::string_view param(std::string_view name) const;
   // First query parameter by name, percent-decoded; nullopt when absent.
   std::optional<std::string> queryParam(std::string_view name) const;
+  // If-None-Match names `etag` (a quoted entity tag), or is "*": the client's copy is current.
+  bool notModifiedSince(std::string_view etag) const;
+  // Accept-Encoding lists `coding` (e.g. "gzip") without q=0.
+  bool acceptsEncoding(std::string_view coding) const;
 };
 
 }  // namespace atelier::http

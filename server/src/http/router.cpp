@@ -40,8 +40,8 @@ std::vector<std::string_view> splitPath(std::string_view path) {
 
 }  // namespace
 
-void Router::add(std::string method, std::string_view pattern, Handler handler,
-                 RouteOptions options) {
+std::unique_ptr<Route> Router::makeRoute(std::string method, std::string_view pattern,
+                                         Handler handler, RouteOptions options) {
   auto route = std::make_unique<Route>();
   route->method = std::move(method);
   route->pattern = std::string(pattern);
@@ -62,10 +62,31 @@ void Router::add(std::string method, std::string_view pattern, Handler handler,
   route->terminal = [self, inner = std::move(inner)](Request& req) -> asio::awaitable<Response> {
     co_return co_await runChain(self->options.middleware, inner, req);
   };
-  routes_.push_back(std::move(route));
+  return route;
+}
+
+void Router::add(std::string method, std::string_view pattern, Handler handler,
+                 RouteOptions options) {
+  routes_.push_back(makeRoute(std::move(method), pattern, std::move(handler), std::move(options)));
+}
+
+void Router::setFallback(Handler handler, RouteOptions options) {
+  fallback_ = makeRoute("GET", "/*", std::move(handler), std::move(options));
 }
 
 Router::Match Router::match(std::string_view method, std::string_view path) const {
+  Match m = matchExact(method, path);
+  if (m.route != nullptr) return m;
+  const bool head = method == "HEAD";
+  if (head) {
+    Match get = matchExact("GET", path);
+    if (get.route != nullptr) return get;
+  }
+  if (m.allow.empty() && fallback_ && (head || method == "GET")) m.route = fallback_.get();
+  return m;
+}
+
+Router::Match Router::matchExact(std::string_view method, std::string_view path) const {
   Match m;
   const auto segs = splitPath(path);
   // A trailing slash is a different resource ("/api/chat/" is not "/api/chat").

@@ -77,10 +77,20 @@ class Router {
     std::vector<std::pair<std::string, std::string>> params;
     std::string allow;  // non-empty when the path exists but not with this method
   };
+  // A HEAD request is served by the GET route of its path (the server sends no body).
   Match match(std::string_view method, std::string_view path) const;
 
+  // Serves GET and HEAD requests whose path no route has (the web UI's files and client-side
+  // routes). Without one, such requests get 404 not_found.
+  void setFallback(Handler handler, RouteOptions options = {});
+
  private:
+  Match matchExact(std::string_view method, std::string_view path) const;
+  static std::unique_ptr<Route> makeRoute(std::string method, std::string_view pattern,
+                                          Handler handler, RouteOptions options);
+
   std::vector<std::unique_ptr<Route>> routes_;
+  std::unique_ptr<Route> fallback_;
 };
 
 }  // namespace atelier::http

@@ -458,9 +458,11 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     const bool streaming = static_cast<bool>(res.stream);
     const std::string head = serializeHead(req, res, keepAlive, streaming);
     stream.expires_after(options_.writeTimeout);
-    if (!streaming) {
-      bytes = res.body.size();
-      const std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(res.body)};
+    if (!streaming || req.method == "HEAD") {
+      // HEAD: the head a GET would get (Content-Length included), without the body.
+      const std::string_view body = req.method == "HEAD" ? std::string_view() : res.body;
+      bytes = body.size();
+      const std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
       auto [ec, n] = co_await asio::async_write(stream, bufs, kTuple);
       co_return !ec;
     }

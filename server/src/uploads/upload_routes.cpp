@@ -76,7 +76,7 @@ void registerUploadRoutes(http::Router& router, UploadService& service, std::int
         if (!content) co_return std::move(content).error();
         const std::string etag = "\"" + content->upload.sha256 + "\"";
         Response r;
-        if (req.header("If-None-Match") == std::optional<std::string_view>(etag)) {
+        if (req.notModifiedSince(etag)) {
           r = Response::empty(304);
         } else {
           r = Response::text(200, std::move(content->bytes), content->upload.mimeType);

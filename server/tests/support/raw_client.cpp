@@ -58,6 +58,15 @@ bool RawClient::fill(std::chrono::steady_clock::time_point deadline) {
 }
 
 std::optional<RawResponse> RawClient::read(std::chrono::milliseconds timeout) {
+  return readResponse(timeout, true);
+}
+
+std::optional<RawResponse> RawClient::readHead(std::chrono::milliseconds timeout) {
+  return readResponse(timeout, false);
+}
+
+std::optional<RawResponse> RawClient::readResponse(std::chrono::milliseconds timeout,
+                                                   bool withBody) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::size_t headEnd;
   while ((headEnd = buf_.find("\r\n\r\n")) == std::string::npos) {
@@ -82,6 +91,7 @@ std::optional<RawResponse> RawClient::read(std::chrono::milliseconds timeout) {
       v.erase(0, 1);
     r.headers.emplace_back(line.substr(0, colon), v);
   }
+  if (!withBody) return r;
   if (auto te = r.header("Transfer-Encoding"); te && te->find("chunked") != std::string::npos) {
     for (;;) {
       std::size_t le;

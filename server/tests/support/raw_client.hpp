@@ -26,11 +26,14 @@ class RawClient {
   bool send(const std::string& bytes);
   // Reads one response (Content-Length or chunked body). nullopt on close/timeout/garbage.
   std::optional<RawResponse> read(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Reads the answer to a HEAD request: status and headers, no body whatever they announce.
+  std::optional<RawResponse> readHead(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // True when the server closed the connection within `timeout` (reads and discards data).
   bool closedWithin(std::chrono::milliseconds timeout);
   bool connected() const { return fd_ >= 0; }
 
  private:
+  std::optional<RawResponse> readResponse(std::chrono::milliseconds timeout, bool withBody);
   bool fill(std::chrono::steady_clock::time_point deadline);
   int fd_ = -1;
   std::string buf_;

@@ -1,0 +1,769 @@
+// The signed-in app: the chat list, the open chat's history, the composer with attachments,
+// the streamed reply and the usage meter.
+
+import { ApiError, describeError, type Api } from '../api';
+import { formatBytes, formatDate, formatNumber, h, replaceChildren } from '../dom';
+import { renderMarkdown } from '../markdown';
+import type { Route } from '../router';
+import type { Chat, ChatPage, DoneEvent, ErrorEvent, Message, StartEvent, Upload, Usage } from '../types';
+import { confirmDialog, imageDialog, promptDialog } from './dialogs';
+
+type Navigate = (route: Route, notice?: string) => void;
+
+const PAGE_SIZE = 50;
+const MAX_ATTACHMENTS = 4;
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
+const PENDING_POLL_MS = 1500;
+const PENDING_MAX_AGE_MS = 5 * 60_000; // a user message this recent without a reply: one may be coming
+
+interface PendingAttachment {
+  file: File;
+  preview: string; // blob: URL of the local file
+  progress: number;
+  upload: Upload | null;
+  error: string | null;
+  abort: AbortController;
+  el: HTMLElement;
+}
+
+interface Streaming {
+  chatId: string;
+  body: HTMLElement; // the reply's text element
+  article: HTMLElement;
+  text: string;
+  frame: number; // requestAnimationFrame handle, 0 when none is scheduled
+}
+
+export class ChatApp {
+  private chats: Chat[] = [];
+  private active: Chat | null = null;
+  private messages: Message[] = [];
+  private hasMore = false;
+  private usage: Usage | null = null;
+  private streaming: Streaming | null = null;
+  private attachments: PendingAttachment[] = [];
+  private loadSeq = 0; // increases with each chat opened; stale loads are dropped
+  private pendingPoll = 0;
+  private loadingOlder = false;
+
+  private readonly shell: HTMLElement;
+  private readonly chatList = h('ul', { class: 'chat-list', 'aria-label': 'Chats' });
+  private readonly usageBox = h('div', { class: 'usage', 'aria-live': 'polite' });
+  private readonly title = h('h1', { class: 'chat-title' }, 'Atelier');
+  private readonly actions = h('div', { class: 'chat-actions' });
+  private readonly log = h('section', { class: 'messages', role: 'log', 'aria-label': 'Messages', tabindex: 0 });
+  private readonly bannerText = h('span', null);
+  private readonly banner = h(
+    'div',
+    { class: 'banner', role: 'alert', hidden: true },
+    this.bannerText,
+    h('button', { type: 'button', class: 'ghost dismiss', 'aria-label': 'Dismiss', onclick: () => this.hideBanner() }, '×'),
+  );
+  private readonly textarea = h('textarea', {
+    id: 'composer-input',
+    rows: 1,
+    placeholder: 'Describe an idea, a style, a mood…',
+    'aria-label': 'Message',
+    maxlength: 16000,
+  });
+  private readonly sendButton = h('button', { type: 'submit', class: 'primary', 'aria-label': 'Send message' }, 'Send');
+  private readonly stopButton = h('button', { type: 'button', class: 'danger', hidden: true }, 'Stop');
+  private readonly fileInput = h('input', { type: 'file', accept: IMAGE_TYPES.join(','), multiple: true, hidden: true, 'aria-label': 'Attach images' });
+  private readonly attachButton = h('button', { type: 'button', class: 'ghost', title: 'Attach images (or drop or paste them)' }, '+ Image');
+  private readonly attachmentRow = h('div', { class: 'attachments', 'aria-label': 'Attachments' });
+  private readonly composer: HTMLFormElement;
+  private readonly sidebar: HTMLElement;
+
+  constructor(
+    root: HTMLElement,
+    private readonly api: Api,
+    private readonly navigate: Navigate,
+  ) {
+    const user = api.session.user;
+    this.sidebar = h(
+      'aside',
+      { class: 'sidebar', id: 'sidebar', 'aria-label': 'Chats and account' },
+      h(
+        'div',
+        { class: 'sidebar-head' },
+        h('span', { class: 'brand' }, 'Atelier'),
+        h('button', { type: 'button', class: 'ghost close-sidebar', 'aria-label': 'Close the chat list', onclick: () => this.toggleSidebar(false) }, '×'),
+      ),
+      h('button', { type: 'button', class: 'primary wide new-chat', onclick: () => void this.createChat() }, '+ New chat'),
+      h('nav', { class: 'chat-nav' }, this.chatList),
+      h(
+        'div',
+        { class: 'sidebar-foot' },
+        this.usageBox,
+        h(
+          'div',
+          { class: 'account' },
+          h('span', { class: 'account-email', title: user?.email ?? '' }, user?.display_name || user?.email || ''),
+          h('button', { type: 'button', class: 'ghost', onclick: () => void this.signOut() }, 'Sign out'),
+        ),
+      ),
+    );
+    this.composer = h(
+      'form',
+      { class: 'composer', 'aria-label': 'Write a message' },
+      this.attachmentRow,
+      h('div', { class: 'composer-row' }, this.attachButton, this.fileInput, this.textarea, this.sendButton, this.stopButton),
+      h('small', { class: 'hint' }, 'Enter sends · Shift+Enter adds a line'),
+    );
+    this.shell = h(
+      'div',
+      { class: 'app' },
+      this.sidebar,
+      h('div', { class: 'scrim', onclick: () => this.toggleSidebar(false) }),
+      h(
+        'main',
+        { class: 'chat' },
+        h(
+          'header',
+          { class: 'chat-head' },
+          h('button', { type: 'button', class: 'ghost menu', 'aria-label': 'Show the chat list', 'aria-controls': 'sidebar', onclick: () => this.toggleSidebar(true) }, '☰'),
+          this.title,
+          this.actions,
+        ),
+        this.banner,
+        this.log,
+        this.composer,
+      ),
+    );
+    replaceChildren(root, this.shell);
+    this.wireComposer();
+  }
+
+  // ---- navigation ---------------------------------------------------------------------
+
+  async start(chatId: string | null): Promise<void> {
+    await Promise.all([this.loadChats(), this.loadUsage()]);
+    await this.open(chatId);
+  }
+
+  async open(chatId: string | null): Promise<void> {
+    this.toggleSidebar(false);
+    if (chatId === this.active?.chat_id) return;
+    const seq = ++this.loadSeq;
+    window.clearTimeout(this.pendingPoll);
+    this.clearAttachments();
+    this.hideBanner();
+    if (!chatId) {
+      this.active = null;
+      this.messages = [];
+      this.renderChat();
+      return;
+    }
+    replaceChildren(this.log, h('p', { class: 'placeholder' }, 'Loading…'));
+    try {
+      const page = await this.api.json<ChatPage>('GET', `/api/chat/${chatId}?limit=${PAGE_SIZE}`);
+      if (seq !== this.loadSeq) return;
+      this.active = page.chat;
+      this.messages = page.messages;
+      this.hasMore = page.has_more;
+      this.renderChat();
+      this.scrollToEnd();
+      this.watchPendingReply(seq);
+    } catch (e) {
+      if (seq !== this.loadSeq) return;
+      if (e instanceof ApiError && e.status === 404) {
+        this.navigate({ name: 'home' });
+        this.showBanner('That chat does not exist (it may have been deleted).');
+        return;
+      }
+      this.fail(e);
+    }
+  }
+
+  private toggleSidebar(open: boolean): void {
+    this.shell.classList.toggle('sidebar-open', open);
+  }
+
+  // ---- chat list ----------------------------------------------------------------------
+
+  private async loadChats(): Promise<void> {
+    try {
+      const { chats } = await this.api.json<{ chats: Chat[] }>('GET', '/api/chat');
+      this.chats = chats;
+      // The open chat may have changed meanwhile (a title taken from its first message).
+      const active = this.active && chats.find((c) => c.chat_id === this.active!.chat_id);
+      if (active) this.active = active;
+      this.renderChatList();
+      this.renderHead();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private renderChatList(): void {
+    if (this.chats.length === 0) {
+      replaceChildren(this.chatList, h('li', { class: 'muted empty-list' }, 'No chats yet.'));
+      return;
+    }
+    replaceChildren(
+      this.chatList,
+      this.chats.map((c) =>
+        h(
+          'li',
+          null,
+          h(
+            'a',
+            {
+              href: `/c/${c.chat_id}`,
+              class: 'chat-link',
+              'aria-current': c.chat_id === this.active?.chat_id ? 'page' : undefined,
+              onclick: (e: MouseEvent) => {
+                if (e.ctrlKey || e.metaKey || e.shiftKey) return;
+                e.preventDefault();
+                this.navigate({ name: 'chat', chatId: c.chat_id });
+              },
+            },
+            h('span', { class: 'chat-link-title' }, c.title || 'New chat'),
+            h('span', { class: 'chat-link-meta' }, c.is_active ? formatDate(c.updated_at) : `Archived · ${formatDate(c.updated_at)}`),
+          ),
+        ),
+      ),
+    );
+  }
+
+  private upsertChat(chat: Chat): void {
+    this.chats = [chat, ...this.chats.filter((c) => c.chat_id !== chat.chat_id)].sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+    if (this.active?.chat_id === chat.chat_id) this.active = chat;
+    this.renderChatList();
+    this.renderHead();
+  }
+
+  private async createChat(): Promise<void> {
+    try {
+      const chat = await this.api.json<Chat>('POST', '/api/chat', { body: {} });
+      this.upsertChat(chat);
+      this.navigate({ name: 'chat', chatId: chat.chat_id });
+      this.textarea.focus();
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'chat_limit_reached') {
+        const active = this.chats.filter((c) => c.is_active).length;
+        this.showBanner(
+          `You already have ${active} active chats, the most this server allows. Delete or archive one (from its header) to start a new chat.`,
+        );
+        return;
+      }
+      this.fail(e);
+    }
+  }
+
+  private async renameChat(): Promise<void> {
+    const chat = this.active;
+    if (!chat) return;
+    const title = await promptDialog({ title: 'Rename chat', label: 'Title', value: chat.title, maxLength: 200, confirm: 'Rename' });
+    if (!title || title === chat.title) return;
+    try {
+      this.upsertChat(await this.api.json<Chat>('PATCH', `/api/chat/${chat.chat_id}`, { body: { title } }));
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private async setArchived(archived: boolean): Promise<void> {
+    const chat = this.active;
+    if (!chat) return;
+    try {
+      this.upsertChat(await this.api.json<Chat>('PATCH', `/api/chat/${chat.chat_id}`, { body: { is_active: !archived } }));
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private async deleteChat(): Promise<void> {
+    const chat = this.active;
+    if (!chat) return;
+    const ok = await confirmDialog({
+      title: 'Delete this chat?',
+      text: `“${chat.title || 'New chat'}” and all its messages will be deleted. This cannot be undone.`,
+      confirm: 'Delete',
+      danger: true,
+    });
+    if (!ok) return;
+    try {
+      await this.api.json('DELETE', `/api/chat/${chat.chat_id}`);
+      this.chats = this.chats.filter((c) => c.chat_id !== chat.chat_id);
+      this.renderChatList();
+      this.navigate({ name: 'home' });
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  // ---- the open chat ------------------------------------------------------------------
+
+  private renderHead(): void {
+    const chat = this.active;
+    this.title.textContent = chat ? chat.title || 'New chat' : 'Atelier';
+    document.title = chat ? `${chat.title || 'New chat'} · Atelier` : 'Atelier';
+    if (!chat) {
+      replaceChildren(this.actions);
+      return;
+    }
+    replaceChildren(
+      this.actions,
+      h('button', { type: 'button', class: 'ghost', onclick: () => void this.renameChat() }, 'Rename'),
+      h('button', { type: 'button', class: 'ghost', onclick: () => void this.setArchived(chat.is_active) }, chat.is_active ? 'Archive' : 'Unarchive'),
+      h('button', { type: 'button', class: 'ghost danger-text', onclick: () => void this.deleteChat() }, 'Delete'),
+    );
+  }
+
+  private renderChat(): void {
+    this.renderHead();
+    this.renderChatList();
+    this.updateComposer();
+    if (!this.active) {
+      replaceChildren(
+        this.log,
+        h(
+          'div',
+          { class: 'welcome' },
+          h('h2', null, 'Welcome to your atelier'),
+          h('p', null, 'Start a chat to shape an art concept, explore a style or refine an image prompt. Attach reference images to show what you mean.'),
+          h('button', { type: 'button', class: 'primary', onclick: () => void this.createChat() }, 'Start a new chat'),
+        ),
+      );
+      return;
+    }
+    const items: Node[] = [];
+    if (this.hasMore) {
+      items.push(h('button', { type: 'button', class: 'ghost load-older', onclick: () => void this.loadOlder() }, 'Load earlier messages'));
+    }
+    if (this.messages.length === 0) {
+      items.push(h('p', { class: 'placeholder' }, 'No messages yet. Say hello, or describe the piece you have in mind.'));
+    }
+    for (const m of this.messages) items.push(this.messageView(m));
+    replaceChildren(this.log, items);
+  }
+
+  private async loadOlder(): Promise<void> {
+    const chat = this.active;
+    const first = this.messages[0];
+    if (!chat || !first) return;
+    const seq = this.loadSeq;
+    this.loadingOlder = true;
+    try {
+      const page = await this.api.json<ChatPage>('GET', `/api/chat/${chat.chat_id}?limit=${PAGE_SIZE}&before=${first.message_id}`);
+      if (seq !== this.loadSeq) return;
+      // Keep the reader's place: what was on screen stays where it was.
+      const fromBottom = this.log.scrollHeight - this.log.scrollTop;
+      this.messages = [...page.messages, ...this.messages];
+      this.hasMore = page.has_more;
+      this.renderChat();
+      this.log.scrollTop = this.log.scrollHeight - fromBottom;
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  private messageView(m: Message): HTMLElement {
+    const mine = m.role === 'user';
+    const body = h('div', { class: 'msg-body' });
+    if (mine) body.textContent = m.content;
+    else body.appendChild(renderMarkdown(m.content));
+    const status = m.metadata?.status;
+    const badge =
+      status === 'stopped'
+        ? h('span', { class: 'badge' }, 'Stopped')
+        : status === 'incomplete'
+          ? h('span', { class: 'badge warn' }, 'Incomplete — the reply was interrupted')
+          : null;
+    return h(
+      'article',
+      { class: `msg ${mine ? 'msg-user' : 'msg-assistant'}`, dataset: { id: m.message_id } },
+      h('span', { class: 'sr-only' }, mine ? 'You said:' : 'Atelier said:'),
+      this.attachmentsView(m),
+      body,
+      h('div', { class: 'msg-meta' }, h('time', { datetime: m.created_at }, formatDate(m.created_at, true)), badge),
+    );
+  }
+
+  private attachmentsView(m: Message): HTMLElement | null {
+    const list = m.metadata?.attachments;
+    if (!Array.isArray(list) || list.length === 0) return null;
+    return h(
+      'div',
+      { class: 'msg-images' },
+      list.map((a, i) => {
+        const alt = `Attached image ${i + 1} (${a.mime_type}, ${formatBytes(a.size_bytes)})`;
+        const img = h('img', { alt, class: 'thumb', decoding: 'async' });
+        const button = h('button', { type: 'button', class: 'thumb-button', 'aria-label': `Open ${alt.toLowerCase()}` }, img);
+        this.api
+          .imageUrl(a.upload_id)
+          .then((src) => {
+            img.src = src;
+            button.addEventListener('click', () => imageDialog(src, alt));
+          })
+          .catch(() => {
+            button.replaceChildren(h('span', { class: 'thumb-missing' }, 'Image removed'));
+            button.disabled = true;
+          });
+        return button;
+      }),
+    );
+  }
+
+  private scrollToEnd(): void {
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  private nearEnd(): boolean {
+    return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 80;
+  }
+
+  // After a reload mid-reply, the chat ends with the user's message while the server still
+  // writes the answer: show that, and fetch the chat again until the answer is saved.
+  private watchPendingReply(seq: number): void {
+    const last = this.messages[this.messages.length - 1];
+    const chat = this.active;
+    if (!chat || !last || last.role !== 'user' || this.streaming) return;
+    if (Date.now() - Date.parse(last.created_at) > PENDING_MAX_AGE_MS) return;
+    const waiting = h(
+      'article',
+      { class: 'msg msg-assistant streaming pending-reply' },
+      h('div', { class: 'msg-body' }, h('p', { class: 'muted' }, 'The reply is still being written…')),
+    );
+    this.log.appendChild(waiting);
+    this.scrollToEnd();
+    this.updateComposer(true);
+    const poll = async (): Promise<void> => {
+      if (seq !== this.loadSeq) return;
+      try {
+        const page = await this.api.json<ChatPage>('GET', `/api/chat/${chat.chat_id}?limit=${PAGE_SIZE}`);
+        if (seq !== this.loadSeq) return;
+        const tail = page.messages[page.messages.length - 1];
+        const done = tail?.role === 'assistant' || Date.now() - Date.parse(last.created_at) > PENDING_MAX_AGE_MS;
+        if (done) {
+          this.messages = page.messages;
+          this.hasMore = page.has_more;
+          this.active = page.chat;
+          this.renderChat();
+          this.scrollToEnd();
+          void this.loadUsage();
+          return;
+        }
+      } catch {
+        // try again
+      }
+      this.pendingPoll = window.setTimeout(() => void poll(), PENDING_POLL_MS);
+    };
+    this.pendingPoll = window.setTimeout(() => void poll(), PENDING_POLL_MS);
+  }
+
+  // ---- composer and streaming ---------------------------------------------------------
+
+  private wireComposer(): void {
+    this.composer.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.send();
+    });
+    this.textarea.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        void this.send();
+      }
+    });
+    this.textarea.addEventListener('input', () => this.autosize());
+    // Older messages load when the reader scrolls to the top.
+    this.log.addEventListener('scroll', () => {
+      if (this.log.scrollTop < 40 && this.hasMore && !this.loadingOlder) void this.loadOlder();
+    });
+    this.stopButton.addEventListener('click', () => void this.stop());
+    this.attachButton.addEventListener('click', () => this.fileInput.click());
+    this.fileInput.addEventListener('change', () => {
+      this.addFiles([...(this.fileInput.files ?? [])]);
+      this.fileInput.value = '';
+    });
+    this.textarea.addEventListener('paste', (e) => {
+      const files = [...(e.clipboardData?.files ?? [])].filter((f) => f.type.startsWith('image/'));
+      if (files.length > 0) {
+        e.preventDefault();
+        this.addFiles(files);
+      }
+    });
+    const main = this.log.parentElement!;
+    main.addEventListener('dragover', (e) => {
+      if (!this.active || !e.dataTransfer?.types.includes('Files')) return;
+      e.preventDefault();
+      main.classList.add('dropping');
+    });
+    main.addEventListener('dragleave', (e) => {
+      if (e.target === main || !main.contains(e.relatedTarget as Node)) main.classList.remove('dropping');
+    });
+    main.addEventListener('drop', (e) => {
+      main.classList.remove('dropping');
+      if (!this.active || !e.dataTransfer?.files.length) return;
+      e.preventDefault();
+      this.addFiles([...e.dataTransfer.files]);
+    });
+  }
+
+  private autosize(): void {
+    this.textarea.style.height = 'auto';
+    this.textarea.style.height = `${Math.min(this.textarea.scrollHeight, 240)}px`;
+  }
+
+  private updateComposer(waitingForReply = false): void {
+    const busy = this.streaming !== null || waitingForReply;
+    const uploading = this.attachments.some((a) => !a.upload && !a.error);
+    this.composer.hidden = !this.active;
+    this.sendButton.hidden = this.streaming !== null;
+    this.stopButton.hidden = this.streaming === null;
+    this.sendButton.disabled = busy || uploading;
+    this.attachButton.disabled = this.attachments.length >= MAX_ATTACHMENTS;
+    this.log.setAttribute('aria-busy', String(busy));
+  }
+
+  private async send(): Promise<void> {
+    const chat = this.active;
+    if (!chat || this.streaming || this.sendButton.disabled) return;
+    const text = this.textarea.value.trim();
+    if (!text) {
+      this.showBanner(this.attachments.length ? 'Add a few words about the images before sending.' : 'Write a message first.');
+      this.textarea.focus();
+      return;
+    }
+    if (this.attachments.some((a) => a.error)) {
+      this.showBanner('Remove the attachments that failed to upload first.');
+      return;
+    }
+    this.hideBanner();
+    const attachments = this.attachments.map((a) => ({ type: 'image' as const, url: a.upload!.url }));
+    const sentAttachments = this.attachments;
+
+    // Shown at once; replaced by the saved message when the stream starts.
+    const optimistic: Message = {
+      message_id: '',
+      chat_id: chat.chat_id,
+      parent_message_id: null,
+      role: 'user',
+      content: text,
+      metadata: {},
+      tokens_consumed: 0,
+      created_at: new Date().toISOString(),
+    };
+    const userView = this.messageView(optimistic);
+    const localImages = sentAttachments.map((a) => h('img', { class: 'thumb', src: a.preview, alt: a.file.name }));
+    if (localImages.length) userView.insertBefore(h('div', { class: 'msg-images' }, localImages), userView.children[1]!);
+    const body = h('div', { class: 'msg-body' }, h('span', { class: 'typing', 'aria-label': 'Atelier is writing' }));
+    const article = h('article', { class: 'msg msg-assistant streaming' }, h('span', { class: 'sr-only' }, 'Atelier said:'), body);
+    this.log.querySelector('.placeholder')?.remove();
+    this.log.append(userView, article);
+    this.scrollToEnd();
+    this.textarea.value = '';
+    this.autosize();
+    this.attachments = [];
+    replaceChildren(this.attachmentRow);
+    const s: Streaming = { chatId: chat.chat_id, body, article, text: '', frame: 0 };
+    this.streaming = s;
+    this.updateComposer();
+
+    let userMessage: Message | null = null;
+    let final: Message | null = null;
+    try {
+      const events = await this.api.stream(`/api/chat/${chat.chat_id}/message`, { message: text, attachments: attachments.length ? attachments : undefined });
+      for await (const ev of events) {
+        if (ev.event === 'start') {
+          const start = JSON.parse(ev.data) as StartEvent;
+          userMessage = start.user_message;
+          if (userMessage) {
+            this.messages.push(userMessage);
+            userView.dataset.id = userMessage.message_id;
+          }
+          article.dataset.id = start.assistant_message_id;
+        } else if (ev.event === 'message') {
+          const piece = JSON.parse(ev.data) as { text?: string };
+          if (piece.text) {
+            s.text += piece.text;
+            this.scheduleRender(s);
+          }
+        } else if (ev.event === 'done') {
+          const done = JSON.parse(ev.data) as DoneEvent;
+          final = done.message;
+          if (this.usage) {
+            this.usage = { ...this.usage, remaining_tokens: done.remaining_tokens, total_tokens_used: this.usage.token_limit - done.remaining_tokens };
+            this.renderUsage();
+          }
+        } else if (ev.event === 'error') {
+          const err = JSON.parse(ev.data) as ErrorEvent;
+          final = err.message;
+          this.showBanner(describeError(new ApiError(200, err.error.code, err.error.message)));
+        }
+      }
+      if (!final) {
+        // The connection ended without a closing event: the server goes on and saves the reply.
+        this.showBanner('The connection was lost while the reply was streaming. It is finished on the server; showing it when it is saved.');
+      }
+    } catch (e) {
+      if (!userMessage) {
+        // Refused before streaming: nothing was kept. Put the text back so nothing is lost.
+        userView.remove();
+        article.remove();
+        this.textarea.value = text;
+        this.autosize();
+        for (const a of sentAttachments) this.attachments.push(a);
+        replaceChildren(this.attachmentRow, this.attachments.map((a) => a.el));
+        this.showBanner(describeError(e, this.usage?.next_reset_at));
+      } else {
+        this.showBanner('The connection was lost while the reply was streaming. It is finished on the server; showing it when it is saved.');
+      }
+    } finally {
+      if (s.frame) cancelAnimationFrame(s.frame);
+      this.streaming = null;
+      this.updateComposer();
+    }
+    for (const a of sentAttachments) if (userMessage) URL.revokeObjectURL(a.preview);
+    if (this.active?.chat_id !== chat.chat_id) return; // the user moved on; the reply is saved
+    if (final) {
+      this.messages.push(final);
+      article.replaceWith(this.messageView(final));
+    } else if (userMessage) {
+      article.remove();
+      this.watchPendingReply(this.loadSeq);
+    }
+    if (userMessage) {
+      // The message carries the saved attachments now (thumbnails from the server).
+      userView.replaceWith(this.messageView(userMessage));
+      void this.loadChats();
+      void this.loadUsage();
+    }
+    if (this.nearEnd()) this.scrollToEnd();
+    this.textarea.focus();
+  }
+
+  // Markdown is rendered at most once per frame, however fast the text arrives.
+  private scheduleRender(s: Streaming): void {
+    if (s.frame) return;
+    s.frame = requestAnimationFrame(() => {
+      s.frame = 0;
+      const follow = this.nearEnd();
+      s.body.replaceChildren(renderMarkdown(s.text));
+      if (follow) this.scrollToEnd();
+    });
+  }
+
+  private async stop(): Promise<void> {
+    const s = this.streaming;
+    if (!s) return;
+    this.stopButton.disabled = true;
+    try {
+      await this.api.json('POST', `/api/chat/${s.chatId}/stop`);
+    } catch (e) {
+      // 404: the reply ended meanwhile.
+      if (!(e instanceof ApiError && e.status === 404)) this.fail(e);
+    } finally {
+      this.stopButton.disabled = false;
+    }
+  }
+
+  // ---- attachments --------------------------------------------------------------------
+
+  private addFiles(files: File[]): void {
+    if (!this.active) return;
+    for (const file of files) {
+      if (this.attachments.length >= MAX_ATTACHMENTS) {
+        this.showBanner(`At most ${MAX_ATTACHMENTS} images per message.`);
+        break;
+      }
+      if (!IMAGE_TYPES.includes(file.type)) {
+        this.showBanner(`“${file.name}” is not a PNG, JPEG, WebP or GIF image.`);
+        continue;
+      }
+      this.startUpload(file);
+    }
+    this.updateComposer();
+  }
+
+  private startUpload(file: File): void {
+    const preview = URL.createObjectURL(file);
+    const progress = h('progress', { max: 1, value: 0, 'aria-label': `Uploading ${file.name}` });
+    const remove = h('button', { type: 'button', class: 'remove', 'aria-label': `Remove ${file.name}` }, '×');
+    const el = h('div', { class: 'attachment' }, h('img', { src: preview, alt: file.name }), progress, remove);
+    const a: PendingAttachment = { file, preview, progress: 0, upload: null, error: null, abort: new AbortController(), el };
+    this.attachments.push(a);
+    this.attachmentRow.appendChild(el);
+    remove.addEventListener('click', () => this.removeAttachment(a));
+    this.api
+      .upload(file, (f) => (progress.value = a.progress = f), a.abort.signal)
+      .then((upload) => {
+        a.upload = upload;
+        progress.remove();
+        el.classList.add('uploaded');
+        el.title = `${file.name} · ${formatBytes(upload.size_bytes)}`;
+      })
+      .catch((e: unknown) => {
+        if (e instanceof DOMException && e.name === 'AbortError') return;
+        a.error = describeError(e);
+        progress.remove();
+        el.classList.add('failed');
+        el.title = a.error;
+        this.showBanner(`“${file.name}”: ${a.error}`);
+      })
+      .finally(() => this.updateComposer());
+  }
+
+  private removeAttachment(a: PendingAttachment): void {
+    a.abort.abort();
+    this.attachments = this.attachments.filter((x) => x !== a);
+    a.el.remove();
+    URL.revokeObjectURL(a.preview);
+    // Not sent: do not leave it stored.
+    if (a.upload) void this.api.json('DELETE', `/api/uploads/${a.upload.upload_id}`).catch(() => undefined);
+    this.updateComposer();
+  }
+
+  private clearAttachments(): void {
+    for (const a of [...this.attachments]) this.removeAttachment(a);
+  }
+
+  // ---- usage, account, errors ---------------------------------------------------------
+
+  private async loadUsage(): Promise<void> {
+    try {
+      this.usage = await this.api.json<Usage>('GET', '/api/usage');
+      this.renderUsage();
+    } catch {
+      // the meter keeps its last figures
+    }
+  }
+
+  private renderUsage(): void {
+    const u = this.usage;
+    if (!u) return;
+    const used = Math.max(0, u.token_limit - u.remaining_tokens);
+    const reset = u.next_reset_at ? `Resets ${formatDate(u.next_reset_at, true)}` : 'No automatic reset';
+    replaceChildren(
+      this.usageBox,
+      h('div', { class: 'usage-line' }, h('span', null, 'Tokens'), h('span', { class: 'usage-figures' }, `${formatNumber(used)} / ${formatNumber(u.token_limit)}`)),
+      h('meter', { min: 0, max: u.token_limit, low: u.token_limit * 0.7, high: u.token_limit * 0.9, optimum: 0, value: used, 'aria-label': 'Tokens used' }),
+      h('div', { class: 'usage-line muted' }, h('span', { class: 'usage-remaining' }, `${formatNumber(u.remaining_tokens)} left`), h('span', null, reset)),
+    );
+  }
+
+  private async signOut(): Promise<void> {
+    const refresh = this.api.session.refreshToken;
+    if (refresh) {
+      await this.api.json('POST', '/api/auth/logout', { body: { refresh_token: refresh }, auth: false }).catch(() => undefined);
+    }
+    this.api.session.clear();
+  }
+
+  private showBanner(text: string): void {
+    this.bannerText.textContent = text;
+    this.banner.hidden = false;
+  }
+
+  private hideBanner(): void {
+    this.banner.hidden = true;
+  }
+
+  private fail(e: unknown): void {
+    if (e instanceof ApiError && e.status === 401) return; // the session listener signs out
+    this.showBanner(describeError(e, this.usage?.next_reset_at));
+  }
+}
