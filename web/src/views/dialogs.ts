@@ -2,14 +2,8 @@
 
 import { h } from '../dom';
 
-function open(dialog: HTMLDialogElement): void {
-  document.body.appendChild(dialog);
-  dialog.addEventListener('close', () => dialog.remove());
-  dialog.showModal();
-}
-
-// A yes/no question; resolves true when confirmed.
-export function confirmDialog(opts: { title: string; text: string; confirm: string; danger?: boolean }): Promise<boolean> {
+// A modal with a title, a body and Cancel / confirm buttons; resolves true when confirmed.
+function ask(title: string, body: Node, confirm: string, confirmClass: string): Promise<boolean> {
   return new Promise((resolve) => {
     const dialog = h(
       'dialog',
@@ -17,45 +11,36 @@ export function confirmDialog(opts: { title: string; text: string; confirm: stri
       h(
         'form',
         { method: 'dialog' },
-        h('h2', { id: 'dlg-title' }, opts.title),
-        h('p', null, opts.text),
-        h(
-          'div',
-          { class: 'dialog-actions' },
-          h('button', { value: 'cancel', type: 'submit' }, 'Cancel'),
-          h('button', { value: 'ok', type: 'submit', class: opts.danger ? 'danger' : 'primary' }, opts.confirm),
-        ),
-      ),
-    );
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'));
-    open(dialog);
-  });
-}
-
-// One line of text; resolves null when cancelled.
-export function promptDialog(opts: { title: string; label: string; value: string; maxLength: number; confirm: string }): Promise<string | null> {
-  return new Promise((resolve) => {
-    const input = h('input', { id: 'dlg-input', type: 'text', value: opts.value, maxlength: opts.maxLength, required: true });
-    const dialog = h(
-      'dialog',
-      { class: 'dialog', 'aria-labelledby': 'dlg-title' },
-      h(
-        'form',
-        { method: 'dialog' },
-        h('h2', { id: 'dlg-title' }, opts.title),
-        h('div', { class: 'field' }, h('label', { for: 'dlg-input' }, opts.label), input),
+        h('h2', { id: 'dlg-title' }, title),
+        body,
         h(
           'div',
           { class: 'dialog-actions' },
           h('button', { value: 'cancel', type: 'submit', formnovalidate: true }, 'Cancel'),
-          h('button', { value: 'ok', type: 'submit', class: 'primary' }, opts.confirm),
+          h('button', { value: 'ok', type: 'submit', class: confirmClass }, confirm),
         ),
       ),
     );
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok' ? input.value.trim() : null));
-    open(dialog);
-    input.select();
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(dialog.returnValue === 'ok');
+    });
+    document.body.appendChild(dialog);
+    dialog.showModal();
   });
+}
+
+// A yes/no question; resolves true when confirmed.
+export function confirmDialog(opts: { title: string; text: string; confirm: string; danger?: boolean }): Promise<boolean> {
+  return ask(opts.title, h('p', null, opts.text), opts.confirm, opts.danger ? 'danger' : 'primary');
+}
+
+// One line of text; resolves null when cancelled.
+export async function promptDialog(opts: { title: string; label: string; value: string; maxLength: number; confirm: string }): Promise<string | null> {
+  const input = h('input', { id: 'dlg-input', type: 'text', value: opts.value, maxlength: opts.maxLength, required: true });
+  queueMicrotask(() => input.select());
+  const ok = await ask(opts.title, h('div', { class: 'field' }, h('label', { for: 'dlg-input' }, opts.label), input), opts.confirm, 'primary');
+  return ok ? input.value.trim() : null;
 }
 
 // An image at full size.
@@ -68,5 +53,7 @@ export function imageDialog(src: string, alt: string): void {
   dialog.addEventListener('click', (e) => {
     if (e.target === dialog) dialog.close();
   });
-  open(dialog);
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.appendChild(dialog);
+  dialog.showModal();
 }

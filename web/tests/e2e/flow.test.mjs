@@ -111,6 +111,7 @@ before(async () => {
     // Short-lived access tokens: the run spans several, refreshed without the user noticing.
     ACCESS_TOKEN_TTL: '12s',
     MAX_CHATS_PER_USER: '2',
+    RATE_LIMIT_MESSAGES_PER_MINUTE: '100', // the long-history step sends 30 at once
   });
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
   const context = await browser.newContext({ viewport: { width: 1280, height: 820 }, baseURL: server.url });
@@ -134,6 +135,7 @@ after(async () => {
 
 const email = `e2e-${Date.now()}@example.com`;
 const password = 'correct horse battery';
+const newPassword = 'staple horse battery correct';
 
 test('register, confirm the e-mailed code, sign out and sign in', async () => {
   await page.goto('/');
@@ -339,11 +341,57 @@ test('a dead session sends the user to sign in', async () => {
     await page.getByText('You have been signed out.').waitFor();
   });
 
+  // Forgot the password too: reset it with an e-mailed code, then sign in with the new one.
+  await page.getByRole('link', { name: 'Forgot your password?' }).click();
   await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(password);
+  const mailsBefore = smtp.count(email);
+  await page.getByRole('button', { name: 'Send code' }).click();
+  await page.waitForURL('**/reset?email=*');
+  await page.getByLabel('6-digit code').fill(await smtp.code(email, mailsBefore));
+  await page.getByLabel('New password').fill(newPassword);
+  await page.getByRole('button', { name: 'Set password' }).click();
+  await page.getByText('Your password has been changed').waitFor();
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(newPassword);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('.chat-link', { hasText: 'Sketch a koi concept' }).click();
   await page.locator('article.msg-user').first().waitFor();
+});
+
+test('a long history loads upward as the reader scrolls', async () => {
+  // 30 more exchanges, sent straight to the API with the page's own token.
+  const { access_token: token } = JSON.parse(await page.evaluate(() => localStorage.getItem('atelier.session')));
+  const chatId = new URL(page.url()).pathname.split('/').pop();
+  for (let i = 0; i < 30; i++) {
+    const res = await fetch(`${server.url}/api/chat/${chatId}/message`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ message: `quick note ${i}` }),
+    });
+    const stream = await res.text(); // the whole stream
+    assert.equal(res.status, 200, stream);
+    assert.match(stream, /event: done/);
+  }
+  await page.reload();
+  await page.locator('article.msg-user', { hasText: 'quick note 29' }).waitFor();
+  const shown = await page.locator('article.msg').count();
+  assert.equal(shown, 50, 'the newest page');
+  await page.getByRole('button', { name: 'Load earlier messages' }).waitFor();
+  // Scrolling to the top loads the rest, and the reader's place is kept.
+  const anchor = page.locator('article.msg').first();
+  const idBefore = await anchor.getAttribute('data-id');
+  await page.locator('section.messages').evaluate((el) => (el.scrollTop = 0));
+  await page.locator('article.msg-user', { hasText: 'Sketch a koi concept' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Load earlier messages' }).count(), 0, 'everything is loaded');
+  const total = await page.locator('article.msg').count();
+  assert.ok(total > shown, `${total} > ${shown}`);
+  const stillVisible = await page.locator(`article.msg[data-id="${idBefore}"]`).evaluate((el) => {
+    const log = el.closest('section.messages').getBoundingClientRect();
+    const r = el.getBoundingClientRect();
+    return r.bottom > log.top && r.top < log.bottom;
+  });
+  assert.ok(stillVisible, 'the message that was at the top is still on screen');
+  await screenshot('older-messages-loaded');
 });
 
 test('the chat limit is explained when reached', async () => {

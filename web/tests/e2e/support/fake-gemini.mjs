@@ -1,7 +1,7 @@
 // A fake Gemini API on 127.0.0.1 for the end-to-end tests: POST
 // /v1beta/models/{model}:streamGenerateContent?alt=sse answered with real SSE frames
 // (GenerateContentResponse JSON), paced like a model. What it says depends on the last user
-// text: "long" gives a reply of 12 s (to stop it), "medium" one of 3 s (to reload during it),
+// text: "quick" gives one chunk at once, "long" a reply of 12 s (to stop it), "medium" one of 3 s (to reload during it),
 // "fail" a 500 before streaming, "hostile" a reply full of HTML
 // and script, anything else a short Markdown concept with a code block.
 import { createServer } from 'node:http';
@@ -16,6 +16,7 @@ function script(text) {
     for (let i = 0; i < 400; i++) words.push(`stroke${i} `);
     return { chunks: words, delayMs: 30 };
   }
+  if (/\bquick\b/i.test(text)) return { chunks: ['Noted.'], delayMs: 0 };
   if (/\bmedium\b/i.test(text)) {
     const words = [];
     for (let i = 0; i < 60; i++) words.push(`tone${i} `);
