@@ -8,6 +8,7 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <charconv>
 
+#include "chat/search.hpp"
 #include "chat/views.hpp"
 #include "http/json_body.hpp"
 #include "util/crypto.hpp"
@@ -37,13 +38,15 @@ Result<std::optional<std::string>> readTitle(const json::object& body) {
   return title;
 }
 
-Result<int> readLimit(const Request& req) {
+// `limit`: `fallback` when absent, else a number from 1 to `max`.
+Result<int> readLimit(const Request& req, int fallback, int max) {
   auto raw = req.queryParam("limit");
-  if (!raw) return kDefaultPage;
+  if (!raw) return fallback;
   int n = 0;
   const auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), n);
-  if (ec != std::errc() || end != raw->data() + raw->size() || n < 1 || n > kMaxPage) {
-    return Error::make(Errc::invalid_request, "limit must be a number from 1 to 500", "limit");
+  if (ec != std::errc() || end != raw->data() + raw->size() || n < 1 || n > max) {
+    return Error::make(Errc::invalid_request,
+                       "limit must be a number from 1 to " + std::to_string(max), "limit");
   }
   return n;
 }
@@ -99,6 +102,53 @@ std::string roleHeading(std::string_view role) {
   return "System";
 }
 
+// `parent_message_id`: absent (after the current message), null (a new first message, as
+// an empty string) or a message id.
+Result<std::optional<std::string>> readParent(const json::object& body) {
+  const auto* v = body.if_contains("parent_message_id");
+  if (v == nullptr) return std::optional<std::string>();
+  if (v->is_null()) return std::optional<std::string>(std::string());
+  if (!v->is_string() || !isUuid(v->as_string())) {
+    return Error::make(Errc::invalid_request,
+                       "parent_message_id is not a reply in this chat (or null for a new first "
+                       "message)",
+                       "parent_message_id");
+  }
+  return std::optional<std::string>(std::string(v->as_string()));
+}
+
+// The generation's frames as the response body, from `start` to the closing event, with a
+// keep-alive comment after every `keepAlive` of silence.
+Response streamResponse(std::shared_ptr<Generation> generation,
+                        std::chrono::milliseconds keepAlive) {
+  Response r;
+  r.status = 200;
+  r.headers = {{"Content-Type", "text/event-stream"},
+               {"Cache-Control", "no-cache"},
+               {"X-Accel-Buffering", "no"}};
+  r.stream = [g = std::move(generation),
+              keepAlive](http::ResponseWriter& w) -> asio::awaitable<void> {
+    // One timer and one buffer for the whole stream: nothing is allocated per chunk.
+    const auto executor = co_await asio::this_coro::executor;
+    const auto timer = std::make_shared<asio::steady_timer>(executor);
+    std::string batch;
+    std::size_t seen = 0;
+    for (;;) {
+      batch.clear();
+      const auto got = co_await g->waitBeyond(seen, batch, timer, keepAlive);
+      if (got.frames == 0 && !got.closed) {
+        if (!co_await w.write(": keep-alive\n\n"))
+          co_return;  // the client is gone; the reply goes on
+        continue;
+      }
+      seen += got.frames;
+      if (!batch.empty() && !co_await w.write(batch)) co_return;
+      if (got.closed) co_return;
+    }
+  };
+  return r;
+}
+
 // The branch as Markdown: the title, then a heading per message with its role and time.
 std::string exportMarkdown(const ChatBranch& b) {
   std::string md = "# " + (b.chat.title.empty() ? std::string("Chat") : b.chat.title) + "\n\n";
@@ -152,7 +202,7 @@ void registerChatRoutes(http::Router& router, ChatService& service, http::Middle
       [&service](Request& req) -> asio::awaitable<Result<Response>> {
         const std::string chatId(req.param("chatId"));
         if (!isUuid(chatId)) co_return chatNotFound();
-        auto limit = readLimit(req);
+        auto limit = readLimit(req, kDefaultPage, kMaxPage);
         if (!limit) co_return std::move(limit).error();
         auto before = req.queryParam("before");
         if (before && !isUuid(*before)) {
@@ -163,12 +213,46 @@ void registerChatRoutes(http::Router& router, ChatService& service, http::Middle
         if (!page) co_return std::move(page).error();
         json::array messages;
         messages.reserve(page->page.messages.size());
-        for (const auto& m : page->page.messages)
-          messages.push_back(messageJson(m));
+        for (std::size_t i = 0; i < page->page.messages.size(); ++i) {
+          json::object m = messageJson(page->page.messages[i]);
+          json::array siblings;
+          for (auto& id : page->siblings[i])
+            siblings.emplace_back(std::move(id));
+          m["siblings"] = std::move(siblings);
+          messages.push_back(std::move(m));
+        }
         co_return jsonResponse(200, {{"chat_id", chatId},
                                      {"chat", chatJson(page->chat)},
                                      {"messages", std::move(messages)},
                                      {"has_more", page->page.hasMore}});
+      },
+      authed);
+
+  router.add(
+      "GET", "/api/search",
+      [&service](Request& req) -> asio::awaitable<Result<Response>> {
+        const auto q = req.queryParam("q");
+        if (!q || trim(*q, kWhiteSpace).empty() || !validUtf8(*q) ||
+            http::utf8Length(*q) > kMaxQueryChars || q->find('\0') != std::string::npos) {
+          co_return Error::make(Errc::invalid_request,
+                                "q is 1 to 200 characters of text to search for", "q");
+        }
+        auto limit = readLimit(req, 20, 50);
+        if (!limit) co_return std::move(limit).error();
+        auto results = co_await service.search(req.userId, *q, *limit);
+        if (!results) co_return std::move(results).error();
+        json::array items;
+        items.reserve(results->size());
+        for (auto& r : *results) {
+          items.push_back(json::object{
+              {"chat_id", std::move(r.chatId)},
+              {"chat_title", std::move(r.chatTitle)},
+              {"message_id",
+               r.messageId.empty() ? json::value(nullptr) : json::value(std::move(r.messageId))},
+              {"snippet", std::move(r.snippet)},
+              {"created_at", formatRfc3339(r.createdAt)}});
+        }
+        co_return jsonResponse(200, {{"results", std::move(items)}});
       },
       authed);
 
@@ -186,11 +270,20 @@ void registerChatRoutes(http::Router& router, ChatService& service, http::Middle
         auto active = http::optionalBool(*body, "is_active");
         if (!active) co_return std::move(active).error();
         patch.isActive = *active;
-        if (!patch.title && !patch.isActive) {
-          co_return Error::make(Errc::invalid_request, "nothing to change: give title or is_active",
+        auto current = http::optionalString(*body, "current_message_id");
+        if (!current) co_return std::move(current).error();
+        if (*current && !isUuid(**current)) {
+          co_return Error::make(Errc::invalid_request,
+                                "current_message_id is not a message of this chat",
+                                "current_message_id");
+        }
+        if (!patch.title && !patch.isActive && !*current) {
+          co_return Error::make(Errc::invalid_request,
+                                "nothing to change: give title, is_active or current_message_id",
                                 "title");
         }
-        auto chat = co_await service.update(req.userId, chatId, std::move(patch));
+        auto chat =
+            co_await service.update(req.userId, chatId, std::move(patch), std::move(*current));
         if (!chat) co_return std::move(chat).error();
         co_return jsonResponse(200, chatJson(*chat));
       },
@@ -262,37 +355,41 @@ void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxM
         }
         auto attachments = readAttachments(*body);
         if (!attachments) co_return std::move(attachments).error();
+        auto parent = readParent(*body);
+        if (!parent) co_return std::move(parent).error();
         auto executor = co_await asio::this_coro::executor;
         // Named, not a temporary: g++ 12 can destroy temporaries of a co_await expression twice.
-        SendRequest send{req.userId, chatId, std::string(trimmed), std::move(attachments).value()};
+        SendRequest send{req.userId,
+                         chatId,
+                         std::string(trimmed),
+                         std::move(attachments).value(),
+                         std::move(parent).value(),
+                         std::nullopt};
         auto g = co_await engine.send(std::move(send), executor);
         if (!g) co_return std::move(g).error();
-        Response r;
-        r.status = 200;
-        r.headers = {{"Content-Type", "text/event-stream"},
-                     {"Cache-Control", "no-cache"},
-                     {"X-Accel-Buffering", "no"}};
-        r.stream = [g = std::move(g).value(),
-                    keepAlive](http::ResponseWriter& w) -> asio::awaitable<void> {
-          // One timer and one buffer for the whole stream: nothing is allocated per chunk.
-          const auto executor = co_await asio::this_coro::executor;
-          const auto timer = std::make_shared<asio::steady_timer>(executor);
-          std::string batch;
-          std::size_t seen = 0;
-          for (;;) {
-            batch.clear();
-            const auto got = co_await g->waitBeyond(seen, batch, timer, keepAlive);
-            if (got.frames == 0 && !got.closed) {
-              if (!co_await w.write(": keep-alive\n\n"))
-                co_return;  // the client is gone; the reply goes on
-              continue;
-            }
-            seen += got.frames;
-            if (!batch.empty() && !co_await w.write(batch)) co_return;
-            if (got.closed) co_return;
-          }
-        };
-        co_return r;
+        co_return streamResponse(std::move(g).value(), keepAlive);
+      },
+      authed);
+
+  router.add(
+      "POST", "/api/chat/:chatId/regenerate",
+      [&engine, keepAlive](Request& req) -> asio::awaitable<Result<Response>> {
+        const std::string chatId(req.param("chatId"));
+        if (!isUuid(chatId)) co_return chatNotFound();
+        auto body = http::parseJsonObject(req.body);
+        if (!body) co_return std::move(body).error();
+        auto messageId = http::optionalString(*body, "message_id");
+        if (!messageId) co_return std::move(messageId).error();
+        if (*messageId && !isUuid(**messageId)) {
+          co_return Error::make(Errc::invalid_request, "message_id is not a reply in this chat",
+                                "message_id");
+        }
+        auto executor = co_await asio::this_coro::executor;
+        SendRequest send{req.userId, chatId,       {},
+                         {},         std::nullopt, std::move(*messageId).value_or(std::string())};
+        auto g = co_await engine.send(std::move(send), executor);
+        if (!g) co_return std::move(g).error();
+        co_return streamResponse(std::move(g).value(), keepAlive);
       },
       authed);
 

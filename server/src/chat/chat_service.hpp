@@ -21,12 +21,21 @@ struct ChatSettings {
 
 struct ChatPage {
   store::Chat chat;
-  store::MessagePage page;
+  store::MessagePage page;                         // along the current branch
+  std::vector<std::vector<std::string>> siblings;  // per message of the page
 };
 
 struct ChatBranch {
   store::Chat chat;
   std::vector<store::Message> messages;
+};
+
+struct SearchResult {
+  std::string chatId;
+  std::string chatTitle;
+  std::string messageId;  // empty for a title
+  std::string snippet;
+  TimePoint createdAt;
 };
 
 class ChatService {
@@ -35,12 +44,19 @@ class ChatService {
 
   boost::asio::awaitable<Result<store::Chat>> create(std::string userId, std::string title);
   boost::asio::awaitable<Result<std::vector<store::Chat>>> list(std::string userId);
-  // The chat and the newest `limit` messages older than `before`, oldest first.
+  // The chat and, along its current branch, the newest `limit` messages before `before`
+  // (a message of that branch), oldest first, each with its siblings.
   boost::asio::awaitable<Result<ChatPage>> read(std::string userId, std::string chatId, int limit,
                                                 std::optional<std::string> before);
+  // Renames, (de)activates, and with `currentMessageId` shows the branch through that message
+  // (down its newest children to a leaf).
   boost::asio::awaitable<Result<store::Chat>> update(std::string userId, std::string chatId,
-                                                     store::ChatPatch patch);
+                                                     store::ChatPatch patch,
+                                                     std::optional<std::string> currentMessageId);
   boost::asio::awaitable<Result<void>> remove(std::string userId, std::string chatId);
+  // The caller's chat titles and message texts containing every word of `q`, newest first.
+  boost::asio::awaitable<Result<std::vector<SearchResult>>> search(std::string userId,
+                                                                   std::string q, int limit);
   // The chat and its current branch (root to current_message_id), oldest first.
   boost::asio::awaitable<Result<ChatBranch>> currentBranch(std::string userId, std::string chatId);
 

@@ -120,10 +120,12 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   // 0. the attachments (part of the body's validation)
   auto attached = resolveAttachments(request);
   if (!attached) return std::move(attached).error();
-  // 1. the chat
+  // 1. the chat, and where in it the message goes
   auto chat = store_.findChat(userId, chatId);
   if (!chat) return std::move(chat).error();
   if (!chat->has_value()) return Error::make(Errc::not_found, "no such chat");
+  auto anchor = resolveAnchor(request, **chat);
+  if (!anchor) return std::move(anchor).error();
   // 2. the per-user message rate
   if (const int wait = messageLimiter_.acquire(userId, std::chrono::steady_clock::now());
       wait > 0) {
@@ -153,13 +155,26 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
     return giveUp(Error::make(Errc::provider_not_configured,
                               "no model provider is configured on this server"));
   }
-  // The history: the newest messages that fit the context budget, oldest first.
-  auto page = store_.listMessages(chatId, 500, std::nullopt);
-  if (!page) return giveUp(std::move(page).error());
   Prepared p;
   p.chat = std::move(**chat);
+  p.parentId = std::move(anchor->parentId);
+  p.regenerating = std::move(anchor->userMessage);
+  // The new turn: the request's text, or the saved message that is answered again (with the
+  // images it carried, those still there).
+  const std::string& text = p.regenerating ? p.regenerating->content : request.message;
+  if (p.regenerating) *attached = historyImages(userId, *p.regenerating, kMaxAttachments);
+  // The history: the branch that leads to the new message, newest messages first while they
+  // fit the context budget.
+  const std::optional<std::string>& historyLeaf =
+      p.regenerating ? p.regenerating->parentMessageId : p.parentId;
+  std::vector<store::Message> branch;
+  if (historyLeaf) {
+    auto loaded = store_.branchMessages(chatId, *historyLeaf);
+    if (!loaded) return giveUp(std::move(loaded).error());
+    branch = std::move(loaded).value();
+  }
   p.gen.systemInstruction = settings_.systemPrompt;
-  p.promptEstimate = estimateTokens(p.gen.systemInstruction) + estimateTokens(request.message) +
+  p.promptEstimate = estimateTokens(p.gen.systemInstruction) + estimateTokens(text) +
                      kImageTokens * static_cast<std::int64_t>(attached->size());
   std::int64_t inlineBytes = 0;
   for (const auto& u : *attached)
@@ -169,7 +184,7 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   std::vector<llm::Turn> history;
   std::vector<TurnImage> historyImagesAt;  // `turn` counted from the newest for now
   bool moreImages = true;
-  for (auto it = page->messages.rbegin(); it != page->messages.rend(); ++it) {
+  for (auto it = branch.rbegin(); it != branch.rend(); ++it) {
     if (it->role == "system" || it->content.empty()) continue;
     const auto cost = estimateTokens(it->content);
     if (p.promptEstimate + cost > settings_.maxContextTokens) break;
@@ -198,8 +213,11 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   }
   p.gen.contents.assign(std::make_move_iterator(history.rbegin()),
                         std::make_move_iterator(history.rend()));
-  p.gen.contents.push_back({llm::Turn::Role::user, request.message, {}});
-  if (!attached->empty()) {
+  p.gen.contents.push_back({llm::Turn::Role::user, text, {}});
+  if (!attached->empty() && p.regenerating) {
+    for (auto& u : *attached)
+      p.images.push_back({turns, std::move(u), false});  // a deleted one is left out
+  } else if (!attached->empty()) {
     json::array items;
     for (auto& u : *attached) {
       items.push_back(json::object{{"type", "image"},
@@ -221,6 +239,56 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   p.reservation = *reservation;
   p.gen.maxOutputTokens = reservation->maxOutputTokens;
   return p;
+}
+
+Result<MessageEngine::Anchor> MessageEngine::resolveAnchor(const SendRequest& request,
+                                                           const store::Chat& chat) {
+  // One message of this chat, by id (nullopt when it is not one).
+  auto messageOf = [&](const std::string& id) -> Result<std::optional<store::Message>> {
+    auto found = store_.messagesByIds(chat.chatId, {id});
+    if (!found) return std::move(found).error();
+    if (found->empty()) return std::optional<store::Message>();
+    return std::optional<store::Message>(std::move(found->front()));
+  };
+  Anchor a;
+  if (request.regenerate) {
+    const std::string target =
+        request.regenerate->empty() ? chat.currentMessageId.value_or("") : *request.regenerate;
+    auto reply =
+        target.empty() ? Result<std::optional<store::Message>>(std::nullopt) : messageOf(target);
+    if (!reply) return std::move(reply).error();
+    if (!reply->has_value() || (*reply)->role != "assistant" || !(*reply)->parentMessageId) {
+      return Error::make(Errc::invalid_request,
+                         request.regenerate->empty()
+                             ? "the chat's current message is not a reply to regenerate"
+                             : "message_id is not a reply in this chat",
+                         "message_id");
+    }
+    auto user = messageOf(*(*reply)->parentMessageId);
+    if (!user) return std::move(user).error();
+    if (!user->has_value() || (*user)->role != "user") {
+      return Error::make(Errc::invalid_request, "that reply answers no message of yours",
+                         "message_id");
+    }
+    a.parentId = (*user)->messageId;
+    a.userMessage = std::move(*user);
+    return a;
+  }
+  if (!request.parentMessageId) {
+    a.parentId = chat.currentMessageId;
+    return a;
+  }
+  if (request.parentMessageId->empty()) return a;  // a new first message
+  auto parent = messageOf(*request.parentMessageId);
+  if (!parent) return std::move(parent).error();
+  if (!parent->has_value() || (*parent)->role != "assistant") {
+    return Error::make(Errc::invalid_request,
+                       "parent_message_id is not a reply in this chat (or null for a new first "
+                       "message)",
+                       "parent_message_id");
+  }
+  a.parentId = *request.parentMessageId;
+  return a;
 }
 
 Result<std::vector<store::Upload>> MessageEngine::resolveAttachments(const SendRequest& request) {
@@ -326,33 +394,47 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
     co_return std::move(stream).error();
   }
   std::shared_ptr<llm::GenerationStream> providerStream = std::move(stream).value();
-  // The user message is kept once the provider has accepted the request.
+  // The user message is kept once the provider has accepted the request (a regenerate
+  // answers the one already saved).
+  const bool regenerating = prepared->regenerating.has_value();
   store::Message userMessage;
-  userMessage.messageId = newUuidV7();
-  userMessage.chatId = chatId;
-  userMessage.parentMessageId = chat.currentMessageId;
-  userMessage.role = "user";
-  userMessage.content = request.message;
-  userMessage.metadataJson = std::move(prepared->userMetadataJson);
-  userMessage.createdAt = clock_.now();
+  if (regenerating) {
+    userMessage = std::move(*prepared->regenerating);
+  } else {
+    userMessage.messageId = newUuidV7();
+    userMessage.chatId = chatId;
+    userMessage.parentMessageId = prepared->parentId;
+    userMessage.role = "user";
+    userMessage.content = request.message;
+    userMessage.metadataJson = std::move(prepared->userMetadataJson);
+    userMessage.createdAt = clock_.now();
+  }
   const bool needsTitle = chat.title.empty();
   const std::string assistantMessageId = newUuidV7();
   // From here a crash leaves an incomplete reply behind, billed for the prompt.
-  const std::string title = needsTitle ? titleFrom(request.message, kTitleChars) : std::string();
+  const std::string title =
+      needsTitle ? titleFrom(userMessage.content, kTitleChars) : std::string();
   const store::GenerationCheckpoint cp{assistantMessageId, userMessage.messageId, "",
                                        promptEstimate};
   const auto leaseUntil = clock_.now() + settings_.lease;
-  auto saved = co_await dbPool_.run(
-      [&] { return store_.beginReply(userMessage, title, generationId, cp, leaseUntil); });
+  auto saved = co_await dbPool_.run([&]() -> Result<void> {
+    if (regenerating) {
+      return store_.beginRegeneration(chatId, userMessage.messageId, generationId, cp, clock_.now(),
+                                      leaseUntil);
+    }
+    return store_.beginReply(userMessage, title, generationId, cp, leaseUntil);
+  });
   if (!saved) {
     providerStream->cancel();
     co_await abandon();
     co_return std::move(saved).error();
   }
   auto g = std::make_shared<Generation>(generationId, chatId, userId, assistantMessageId);
-  g->append(frame("", "start",
-                  json::object{{"user_message", messageJson(userMessage)},
-                               {"assistant_message_id", g->assistantMessageId()}}));
+  g->append(
+      frame("", "start",
+            json::object{{"user_message", regenerating ? json::value(nullptr)
+                                                       : json::value(messageJson(userMessage))},
+                         {"assistant_message_id", g->assistantMessageId()}}));
   std::weak_ptr<llm::GenerationStream> weak = providerStream;
   g->onStop([weak] {
     if (auto s = weak.lock()) s->cancel();

@@ -44,6 +44,14 @@ struct SendRequest {
   std::string chatId;
   std::string message;
   std::vector<std::string> attachmentUrls;  // at most kMaxAttachments, checked by the route
+  // Where the new user message goes: unset, after the chat's current message; empty, a new
+  // first message; else after that assistant message of the chat (editing a message is
+  // sending the new text under the edited one's parent).
+  std::optional<std::string> parentMessageId;
+  // Set: regenerate instead of send. A new reply, as a sibling, to the user message that this
+  // assistant message answers (empty: the chat's current message). `message` and
+  // `attachmentUrls` are then unused: the user message is the saved one.
+  std::optional<std::string> regenerate;
 };
 
 inline constexpr std::size_t kMaxAttachments = 4;
@@ -87,7 +95,15 @@ class MessageEngine {
     store::Reservation reservation;
     std::vector<TurnImage> images;
     std::string userMetadataJson = "{}";
+    std::optional<std::string> parentId;         // of the new user message
+    std::optional<store::Message> regenerating;  // the saved user message a new reply answers
   };
+  // Where a send puts its message, or which user message a regenerate answers.
+  struct Anchor {
+    std::optional<std::string> parentId;        // the new user message's parent
+    std::optional<store::Message> userMessage;  // regenerate: the message to answer again
+  };
+  Result<Anchor> resolveAnchor(const SendRequest& request, const store::Chat& chat);
   // The new message's attachments as uploads of this user (Errc::invalid_attachment else).
   Result<std::vector<store::Upload>> resolveAttachments(const SendRequest& request);
   // The uploads a history message carried, still there (at most `max`).

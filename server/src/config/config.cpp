@@ -175,26 +175,6 @@ Result<std::string> readTextFile(const std::string& path) {
   return ss.str();
 }
 
-bool validUtf8(std::string_view s) {
-  std::size_t i = 0;
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  while (i < s.size()) {
-    const unsigned char c = p[i];
-    std::size_t len = c < 0x80             ? 1
-                      : (c & 0xe0) == 0xc0 ? 2
-                      : (c & 0xf0) == 0xe0 ? 3
-                      : (c & 0xf8) == 0xf0 ? 4
-                                           : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xc0) != 0x80) return false;
-    }
-    if (len == 2 && c < 0xc2) return false;
-    i += len;
-  }
-  return true;
-}
-
 }  // namespace
 
 Result<EnvMap> parseDotenv(std::string_view text, std::string_view fileName) {

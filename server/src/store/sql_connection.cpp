@@ -32,9 +32,9 @@ std::string expandSql(std::string_view sql, Dialect d) {
         bool call;
       };
       static constexpr Macro kMacros[] = {
-          {"@users", false},   {"@true", false},     {"@false", false},
-          {"@lockrow", false}, {"@greatest", false}, {"@ts(", true},
-          {"@tsp(", true},     {"@json(", true},     {"@text(", true}};
+          {"@users", false},    {"@true", false},  {"@false", false}, {"@lockrow", false},
+          {"@greatest", false}, {"@ts(", true},    {"@tsp(", true},   {"@json(", true},
+          {"@text(", true},     {"@idlist(", true}};
       bool done = false;
       for (const auto& m : kMacros) {
         if (!startsWith(sql, i, m.name)) continue;
@@ -54,6 +54,11 @@ std::string expandSql(std::string_view sql, Dialect d) {
           if (m.name == "@tsp(") out += pg ? "to_timestamp(" + arg + "::bigint / 1000.0)" : arg;
           if (m.name == "@json(") out += pg ? arg + "::jsonb" : arg;
           if (m.name == "@text(") out += pg ? arg + "::text" : arg;
+          // The ids in a JSON array parameter, as a subquery (one statement for any count).
+          if (m.name == "@idlist(") {
+            out += pg ? "(SELECT jsonb_array_elements_text(" + arg + "::jsonb)::uuid)"
+                      : "(SELECT value FROM json_each(" + arg + "))";
+          }
           i = close + 1;
         }
         done = true;

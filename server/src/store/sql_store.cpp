@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 #include <charconv>
 #include <set>
+#include <unordered_map>
 #include <variant>
 
 #include "store/migrations.hpp"
@@ -575,6 +578,190 @@ Result<MessagePage> SqlStore::listMessages(std::string_view chatId, int limit,
   return page;
 }
 
+Result<std::vector<TreeNode>> SqlStore::messageTree(std::string_view chatId) {
+  std::vector<TreeNode> out;
+  if (!isUuid(chatId)) return out;
+  auto r = query(
+      "SELECT message_id, parent_message_id, role FROM messages WHERE chat_id = $1"
+      " ORDER BY created_at, message_id",
+      {std::string(chatId)});
+  if (!r) return std::move(r).error();
+  out.reserve(r->rows.size());
+  for (auto& row : r->rows)
+    out.push_back(TreeNode{toStr(row[0]), std::move(row[1]), toStr(row[2])});
+  return out;
+}
+
+Result<std::vector<Message>> SqlStore::messagesByIds(std::string_view chatId,
+                                                     const std::vector<std::string>& ids) {
+  std::vector<Message> out;
+  if (!isUuid(chatId) || ids.empty()) return out;
+  boost::json::array list;
+  list.reserve(ids.size());
+  for (const auto& id : ids) {
+    if (isUuid(id)) list.emplace_back(id);
+  }
+  auto r = query("SELECT " MESSAGE_COLS
+                 " FROM messages WHERE chat_id = $1 AND message_id IN @idlist($2)",
+                 {std::string(chatId), boost::json::serialize(list)});
+  if (!r) return std::move(r).error();
+  std::unordered_map<std::string, Message> byId;
+  for (const auto& row : r->rows) {
+    Message m = toMessage(row);
+    byId.emplace(m.messageId, std::move(m));
+  }
+  out.reserve(byId.size());
+  for (const auto& id : ids) {
+    if (auto it = byId.find(id); it != byId.end()) out.push_back(std::move(it->second));
+  }
+  return out;
+}
+
+Result<Chat> SqlStore::setCurrentMessage(std::string_view userId, std::string_view chatId,
+                                         std::string_view messageId) {
+  if (!isUuid(userId) || !isUuid(chatId) || !isUuid(messageId))
+    return Error::make(Errc::not_found, "no such chat");
+  auto lease = source_->acquire(true);  // a write
+  if (!lease) return std::move(lease).error();
+  auto r = run(**lease,
+               "UPDATE chats SET current_message_id = $3 WHERE chat_id = $1 AND user_id = $2"
+               " AND EXISTS (SELECT 1 FROM messages WHERE message_id = $3 AND chat_id = $1)"
+               " RETURNING " CHAT_COLS,
+               {std::string(chatId), std::string(userId), std::string(messageId)});
+  if (!r) return std::move(r).error();
+  if (r->empty()) return Error::make(Errc::not_found, "no such chat or message");
+  return toChat(r->rows.front());
+}
+
+namespace {
+
+// Scripts written without spaces between words (CJK, kana, hangul): the tokenizers take a
+// whole run as one token, so such a query word is matched as a substring instead.
+bool hasUnspacedScript(std::string_view utf8) {
+  for (std::size_t i = 0; i < utf8.size();) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    std::uint32_t cp = c;
+    std::size_t len = 1;
+    if (c >= 0xf0 && i + 3 < utf8.size()) {
+      cp = ((c & 0x07u) << 18) | ((utf8[i + 1] & 0x3fu) << 12) | ((utf8[i + 2] & 0x3fu) << 6) |
+           (utf8[i + 3] & 0x3fu);
+      len = 4;
+    } else if (c >= 0xe0 && i + 2 < utf8.size()) {
+      cp = ((c & 0x0fu) << 12) | ((utf8[i + 1] & 0x3fu) << 6) | (utf8[i + 2] & 0x3fu);
+      len = 3;
+    } else if (c >= 0xc0 && i + 1 < utf8.size()) {
+      len = 2;
+    }
+    if ((cp >= 0x2e80 && cp <= 0x9fff) || (cp >= 0xac00 && cp <= 0xd7af) ||
+        (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xff66 && cp <= 0xff9f) ||
+        (cp >= 0x20000 && cp <= 0x3134f)) {
+      return true;
+    }
+    i += len;
+  }
+  return false;
+}
+
+// An FTS5 string: the text in double quotes, inner quotes doubled. Whatever `q` holds (`*`,
+// `(`, `:`, NEAR, OR, `-`) is then text to match, never query syntax.
+std::string ftsString(std::string_view text) {
+  std::string out(1, '"');
+  for (const char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<SearchHit>> SqlStore::search(std::string_view userId,
+                                                const std::vector<std::string>& words, int limit) {
+  std::vector<SearchHit> out;
+  if (!isUuid(userId) || words.empty()) return out;
+  std::vector<std::string> tokens, substrings;
+  for (const auto& w : words)
+    (hasUnspacedScript(w) ? substrings : tokens).push_back(w);
+  std::vector<SqlValue> params;
+  std::string sql;
+  const bool pg = dialect_ == Dialect::postgres;
+  if (pg) {
+    // Message texts and titles of the user's chats, each with every word.
+    params = {std::string(userId)};
+    std::string messageWhere = "c.user_id = $1";
+    std::string titleWhere = "c.user_id = $1";
+    if (!tokens.empty()) {
+      std::string joined;
+      for (const auto& t : tokens)
+        joined += t + ' ';
+      params.emplace_back(std::move(joined));
+      const std::string q = "plainto_tsquery('simple', $" + std::to_string(params.size()) + ")";
+      messageWhere += " AND to_tsvector('simple', m.content) @@ " + q;
+      titleWhere += " AND to_tsvector('simple', c.title) @@ " + q;
+    }
+    for (const auto& w : substrings) {
+      params.emplace_back(w);
+      const std::string p = "$" + std::to_string(params.size());
+      messageWhere += " AND strpos(lower(m.content), " + p + ") > 0";
+      titleWhere += " AND strpos(lower(c.title), " + p + ") > 0";
+    }
+    params.emplace_back(std::int64_t{limit});
+    sql =
+        "SELECT chat_id, title, message_id, body, at FROM ("
+        " SELECT m.chat_id::text AS chat_id, c.title, m.message_id::text AS message_id,"
+        " m.content AS body, @ts(m.created_at) AS at FROM public.messages m"
+        " JOIN public.chats c ON c.chat_id = m.chat_id WHERE " +
+        messageWhere +
+        " UNION ALL"
+        " SELECT c.chat_id::text, c.title, NULL, c.title, @ts(c.updated_at) FROM public.chats c"
+        " WHERE " +
+        titleWhere + ") hits ORDER BY at DESC LIMIT $" + std::to_string(params.size());
+  } else {
+    std::string where;
+    if (!tokens.empty()) {
+      std::string owner(userId);
+      owner.erase(std::remove(owner.begin(), owner.end(), '-'), owner.end());
+      std::string match = "owner:" + ftsString(owner);
+      for (const auto& t : tokens)
+        match += " AND body:" + ftsString(t);
+      params.emplace_back(std::move(match));
+      sql =
+          "SELECT d.chat_id, c.title, d.message_id, d.body, COALESCE(m.created_at, c.updated_at) "
+          "AS at FROM search_fts JOIN search_docs d ON d.doc_id = search_fts.rowid"
+          " JOIN chats c ON c.chat_id = d.chat_id"
+          " LEFT JOIN messages m ON m.message_id = d.message_id WHERE search_fts MATCH $1";
+    } else {
+      std::string owner(userId);
+      owner.erase(std::remove(owner.begin(), owner.end(), '-'), owner.end());
+      params.emplace_back(std::move(owner));
+      sql =
+          "SELECT d.chat_id, c.title, d.message_id, d.body, COALESCE(m.created_at, c.updated_at) "
+          "AS at FROM search_docs d JOIN chats c ON c.chat_id = d.chat_id"
+          " LEFT JOIN messages m ON m.message_id = d.message_id WHERE d.owner = $1";
+    }
+    for (const auto& w : substrings) {
+      params.emplace_back(w);
+      sql += " AND instr(d.body, $" + std::to_string(params.size()) + ") > 0";
+    }
+    params.emplace_back(std::int64_t{limit});
+    sql += " ORDER BY at DESC LIMIT $" + std::to_string(params.size());
+  }
+  auto r = query(sql, params);
+  if (!r) return std::move(r).error();
+  out.reserve(r->rows.size());
+  for (auto& row : r->rows) {
+    SearchHit h;
+    h.chatId = toStr(row[0]);
+    h.chatTitle = toStr(row[1]);
+    h.messageId = toStr(row[2]);
+    h.text = toStr(row[3]);
+    h.createdAt = toTime(row[4]);
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
 Result<std::vector<Message>> SqlStore::branchMessages(std::string_view chatId,
                                                       std::string_view leafId) {
   std::vector<Message> out;
@@ -760,6 +947,24 @@ Result<void> SqlStore::beginReply(const Message& userMessage, std::string_view t
       if (!titled) return std::move(titled).error();
     }
     auto checkpointed = writeCheckpoint(c, userMessage.chatId, generationId, cp, leaseUntil);
+    if (!checkpointed) return std::move(checkpointed).error();
+    return std::monostate{};
+  });
+  if (!r) return std::move(r).error();
+  return {};
+}
+
+Result<void> SqlStore::beginRegeneration(std::string_view chatId, std::string_view userMessageId,
+                                         std::string_view generationId,
+                                         const GenerationCheckpoint& cp, TimePoint now,
+                                         TimePoint leaseUntil) {
+  auto r = transaction<std::monostate>([&](SqlConnection& c) -> Result<std::monostate> {
+    auto current =
+        run(c, "UPDATE chats SET updated_at = @tsp($2), current_message_id = $3 WHERE chat_id = $1",
+            {std::string(chatId), ms(now), std::string(userMessageId)});
+    if (!current) return std::move(current).error();
+    if (current->affected == 0) return Error::make(Errc::not_found, "no such chat");
+    auto checkpointed = writeCheckpoint(c, std::string(chatId), generationId, cp, leaseUntil);
     if (!checkpointed) return std::move(checkpointed).error();
     return std::monostate{};
   });

@@ -69,9 +69,20 @@ class SqlStore final : public Store {
   Result<void> beginReply(const Message& userMessage, std::string_view title,
                           std::string_view generationId, const GenerationCheckpoint& checkpoint,
                           TimePoint leaseUntil) override;
+  Result<void> beginRegeneration(std::string_view chatId, std::string_view userMessageId,
+                                 std::string_view generationId,
+                                 const GenerationCheckpoint& checkpoint, TimePoint now,
+                                 TimePoint leaseUntil) override;
   Result<bool> checkpointGeneration(std::string_view chatId, std::string_view generationId,
                                     const GenerationCheckpoint& checkpoint,
                                     TimePoint leaseUntil) override;
+  Result<std::vector<TreeNode>> messageTree(std::string_view chatId) override;
+  Result<std::vector<Message>> messagesByIds(std::string_view chatId,
+                                             const std::vector<std::string>& ids) override;
+  Result<Chat> setCurrentMessage(std::string_view userId, std::string_view chatId,
+                                 std::string_view messageId) override;
+  Result<std::vector<SearchHit>> search(std::string_view userId,
+                                        const std::vector<std::string>& words, int limit) override;
   Result<Usage> finishGeneration(const FinishedGeneration& finished) override;
   Result<int> recoverGenerations(TimePoint now) override;
   Result<void> releaseGeneration(std::string_view chatId, std::string_view generationId) override;

@@ -102,6 +102,22 @@ class Store {
   virtual Result<MessagePage> listMessages(std::string_view chatId, int limit,
                                            std::optional<std::string_view> before) = 0;
 
+  // Every message of the chat as a tree node, oldest first (created_at, then id).
+  virtual Result<std::vector<TreeNode>> messageTree(std::string_view chatId) = 0;
+  // The messages of the chat with these ids, in the order given (unknown ids left out).
+  virtual Result<std::vector<Message>> messagesByIds(std::string_view chatId,
+                                                     const std::vector<std::string>& ids) = 0;
+  // Makes `messageId` the chat's current message (updated_at unchanged). Errc::not_found when
+  // the chat is not the user's.
+  virtual Result<Chat> setCurrentMessage(std::string_view userId, std::string_view chatId,
+                                         std::string_view messageId) = 0;
+
+  // The user's chat titles and message texts that contain every one of `words` (lower-case,
+  // matched case-insensitively and without regard to accents), newest first, at most `limit`.
+  virtual Result<std::vector<SearchHit>> search(std::string_view userId,
+                                                const std::vector<std::string>& words,
+                                                int limit) = 0;
+
   // The branch that ends at `leafId`: the path from the root message down to it, oldest
   // first (empty when the leaf is not a message of the chat).
   virtual Result<std::vector<Message>> branchMessages(std::string_view chatId,
@@ -142,6 +158,12 @@ class Store {
   virtual Result<void> beginReply(const Message& userMessage, std::string_view title,
                                   std::string_view generationId,
                                   const GenerationCheckpoint& checkpoint, TimePoint leaseUntil) = 0;
+  // Regenerating: like beginReply for a user message that is already saved (it becomes the
+  // chat's current message again while its new reply is written).
+  virtual Result<void> beginRegeneration(std::string_view chatId, std::string_view userMessageId,
+                                         std::string_view generationId,
+                                         const GenerationCheckpoint& checkpoint, TimePoint now,
+                                         TimePoint leaseUntil) = 0;
   // Extends the lease and records what the generation would leave behind if it died now.
   // False when this generation no longer holds the lease.
   virtual Result<bool> checkpointGeneration(std::string_view chatId, std::string_view generationId,

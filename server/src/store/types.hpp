@@ -90,6 +90,22 @@ struct Message {
   TimePoint createdAt;
 };
 
+// A message's place in its chat's tree (no content): enough to walk branches.
+struct TreeNode {
+  std::string messageId;
+  std::optional<std::string> parentId;
+  std::string role;
+};
+
+// A search result: a chat title (messageId empty) or a message text containing every word.
+struct SearchHit {
+  std::string chatId;
+  std::string chatTitle;
+  std::string messageId;  // empty for a title
+  std::string text;       // the title or the message content
+  TimePoint createdAt;
+};
+
 struct MessagePage {
   std::vector<Message> messages;  // oldest first
   bool hasMore = false;           // older messages exist before messages.front()

@@ -44,4 +44,24 @@ constexpr bool isAsciiAlnum(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+// Well-formed UTF-8 (lengths and continuation bytes; overlong two-byte forms refused).
+constexpr bool validUtf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t len = c < 0x80             ? 1
+                            : (c & 0xe0) == 0xc0 ? 2
+                            : (c & 0xf0) == 0xe0 ? 3
+                            : (c & 0xf8) == 0xf0 ? 4
+                                                 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    }
+    if (len == 2 && c < 0xc2) return false;
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace atelier
