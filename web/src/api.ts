@@ -52,6 +52,21 @@ export class Api {
     return (await res.json()) as T;
   }
 
+  // A download: the body and the file name the server suggests.
+  async download(path: string): Promise<{ blob: Blob; fileName: string }> {
+    const res = await this.send('GET', path, {});
+    const disposition = res.headers.get('Content-Disposition') ?? '';
+    const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+    const plain = /filename="([^"]*)"/i.exec(disposition);
+    let fileName = 'download';
+    try {
+      fileName = star ? decodeURIComponent(star[1]!) : (plain?.[1] ?? fileName);
+    } catch {
+      fileName = plain?.[1] ?? fileName;
+    }
+    return { blob: await res.blob(), fileName };
+  }
+
   // A POST whose answer is an event stream (checked before any event: errors come as JSON).
   async stream(path: string, body: unknown, signal?: AbortSignal): Promise<AsyncGenerator<SseEvent>> {
     const res = await this.send('POST', path, { body, signal });

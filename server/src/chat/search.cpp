@@ -24,9 +24,17 @@ std::string lowerAscii(std::string_view s) {
 }  // namespace
 
 std::vector<std::string> queryWords(std::string_view q) {
-  std::string text(q);
-  for (std::size_t at; (at = text.find(kIdeographicSpace)) != std::string::npos;)
-    text.replace(at, kIdeographicSpace.size(), " ");
+  // The ideographic space as a plain one (copied piecewise: g++ 12 warns falsely on replace).
+  std::string text;
+  text.reserve(q.size());
+  for (std::size_t i = 0; i < q.size();) {
+    if (q.substr(i, kIdeographicSpace.size()) == kIdeographicSpace) {
+      text += ' ';
+      i += kIdeographicSpace.size();
+    } else {
+      text += q[i++];
+    }
+  }
   std::vector<std::string> words;
   std::size_t i = 0;
   while (i < text.size() && words.size() < kMaxQueryWords) {

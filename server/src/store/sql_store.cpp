@@ -12,6 +12,7 @@
 
 #include "store/migrations.hpp"
 #include "util/crypto.hpp"
+#include "util/text.hpp"
 
 namespace atelier::store {
 
@@ -689,23 +690,28 @@ Result<std::vector<SearchHit>> SqlStore::search(std::string_view userId,
   if (pg) {
     // Message texts and titles of the user's chats, each with every word.
     params = {std::string(userId)};
-    std::string messageWhere = "c.user_id = $1";
-    std::string titleWhere = "c.user_id = $1";
+    // One tsquery: the spaced words ANDed, and each unspaced word as a phrase of its
+    // characters (the index splits those scripts the same way, see migration 006).
+    std::string tsquery;
     if (!tokens.empty()) {
       std::string joined;
       for (const auto& t : tokens)
         joined += t + ' ';
       params.emplace_back(std::move(joined));
-      const std::string q = "plainto_tsquery('simple', $" + std::to_string(params.size()) + ")";
-      messageWhere += " AND to_tsvector('simple', m.content) @@ " + q;
-      titleWhere += " AND to_tsvector('simple', c.title) @@ " + q;
+      tsquery = "plainto_tsquery('simple', $" + std::to_string(params.size()) + ")";
     }
     for (const auto& w : substrings) {
       params.emplace_back(w);
-      const std::string p = "$" + std::to_string(params.size());
-      messageWhere += " AND strpos(lower(m.content), " + p + ") > 0";
-      titleWhere += " AND strpos(lower(c.title), " + p + ") > 0";
+      if (!tsquery.empty()) tsquery += " && ";
+      tsquery += "phraseto_tsquery('simple', public.atelier_search_text($" +
+                 std::to_string(params.size()) + "))";
     }
+    const std::string messageWhere =
+        "c.user_id = $1 AND to_tsvector('simple', public.atelier_search_text(m.content)) @@ (" +
+        tsquery + ")";
+    const std::string titleWhere =
+        "c.user_id = $1 AND to_tsvector('simple', public.atelier_search_text(c.title)) @@ (" +
+        tsquery + ")";
     params.emplace_back(std::int64_t{limit});
     sql =
         "SELECT chat_id, title, message_id, body, at FROM ("

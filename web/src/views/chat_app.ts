@@ -16,6 +16,22 @@ const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
 const PENDING_POLL_MS = 1500;
 const PENDING_MAX_AGE_MS = 5 * 60_000; // a user message this recent without a reply: one may be coming
 
+interface SearchResult {
+  chat_id: string;
+  chat_title: string;
+  message_id: string | null;
+  snippet: string;
+  created_at: string;
+}
+
+// `text` with each occurrence of the words in <mark> (built as text nodes, never as HTML).
+function highlight(text: string, words: string[]): Node[] {
+  const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).filter(Boolean);
+  if (escaped.length === 0) return [document.createTextNode(text)];
+  const re = new RegExp(`(${escaped.join('|')})`, 'gi');
+  return text.split(re).map((part, i) => (i % 2 === 1 ? h('mark', null, part) : document.createTextNode(part)));
+}
+
 interface PendingAttachment {
   file: File;
   preview: string; // blob: URL of the local file
@@ -48,6 +64,11 @@ export class ChatApp {
 
   private readonly shell: HTMLElement;
   private readonly chatList = h('ul', { class: 'chat-list', 'aria-label': 'Chats' });
+  private readonly searchInput = h('input', { type: 'search', class: 'search', placeholder: 'Search your chats', 'aria-label': 'Search your chats', maxlength: 200 });
+  private readonly searchResults = h('ul', { class: 'chat-list search-results', 'aria-label': 'Search results', hidden: true });
+  private searchTimer = 0;
+  private searchSeq = 0;
+  private focusMessage: string | null = null; // shown and highlighted once its chat is open
   private readonly usageBox = h('div', { class: 'usage', 'aria-live': 'polite' });
   private readonly title = h('h1', { class: 'chat-title' }, 'Atelier');
   private readonly actions = h('div', { class: 'chat-actions' });
@@ -90,7 +111,8 @@ export class ChatApp {
         h('button', { type: 'button', class: 'ghost close-sidebar', 'aria-label': 'Close the chat list', onclick: () => this.toggleSidebar(false) }, '×'),
       ),
       h('button', { type: 'button', class: 'primary wide new-chat', onclick: () => void this.createChat() }, '+ New chat'),
-      h('nav', { class: 'chat-nav' }, this.chatList),
+      this.searchInput,
+      h('nav', { class: 'chat-nav', 'aria-label': 'Your chats' }, this.searchResults, this.chatList),
       h(
         'div',
         { class: 'sidebar-foot' },
@@ -132,6 +154,16 @@ export class ChatApp {
     );
     replaceChildren(root, this.shell);
     this.wireComposer();
+    this.searchInput.addEventListener('input', () => {
+      window.clearTimeout(this.searchTimer);
+      this.searchTimer = window.setTimeout(() => void this.search(), 250);
+    });
+    this.searchInput.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        this.searchInput.value = '';
+        void this.search();
+      }
+    });
   }
 
   // ---- navigation ---------------------------------------------------------------------
@@ -164,6 +196,7 @@ export class ChatApp {
       this.renderChat();
       this.scrollToEnd();
       this.watchPendingReply(seq);
+      await this.showFocused();
     } catch (e) {
       if (seq !== this.loadSeq) return;
       if (e instanceof ApiError && e.status === 404) {
@@ -231,6 +264,110 @@ export class ChatApp {
     if (this.active?.chat_id === chat.chat_id) this.active = chat;
     this.renderChatList();
     this.renderHead();
+  }
+
+  // ---- search -------------------------------------------------------------------------
+
+  private async search(): Promise<void> {
+    const q = this.searchInput.value.trim();
+    const seq = ++this.searchSeq;
+    if (!q) {
+      this.searchResults.hidden = true;
+      this.chatList.hidden = false;
+      return;
+    }
+    try {
+      const { results } = await this.api.json<{ results: SearchResult[] }>('GET', `/api/search?q=${encodeURIComponent(q)}&limit=30`);
+      if (seq !== this.searchSeq) return;
+      const words = q.toLowerCase().split(/\s+/).filter(Boolean);
+      this.chatList.hidden = true;
+      this.searchResults.hidden = false;
+      if (results.length === 0) {
+        replaceChildren(this.searchResults, h('li', { class: 'muted empty-list' }, `Nothing found for “${q}”.`));
+        return;
+      }
+      replaceChildren(
+        this.searchResults,
+        results.map((r) =>
+          h(
+            'li',
+            null,
+            h(
+              'a',
+              {
+                href: `/c/${r.chat_id}`,
+                class: 'chat-link search-hit',
+                onclick: (e: MouseEvent) => {
+                  e.preventDefault();
+                  void this.openAt(r.chat_id, r.message_id);
+                },
+              },
+              h('span', { class: 'chat-link-title' }, highlight(r.chat_title || 'New chat', words)),
+              r.message_id ? h('span', { class: 'snippet' }, highlight(r.snippet, words)) : null,
+              h('span', { class: 'chat-link-meta' }, formatDate(r.created_at)),
+            ),
+          ),
+        ),
+      );
+    } catch (e) {
+      if (seq === this.searchSeq) this.fail(e);
+    }
+  }
+
+  // Opens a chat on the branch that holds `messageId`, scrolled to it.
+  private async openAt(chatId: string, messageId: string | null): Promise<void> {
+    if (messageId) {
+      try {
+        await this.api.json<Chat>('PATCH', `/api/chat/${chatId}`, { body: { current_message_id: messageId } });
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+      this.focusMessage = messageId;
+    }
+    if (this.active?.chat_id === chatId) {
+      await this.refreshChat(false);
+      await this.showFocused();
+    } else {
+      this.navigate({ name: 'chat', chatId });
+    }
+  }
+
+  // Scrolls to the message a search result named (loading older pages to reach it).
+  private async showFocused(): Promise<void> {
+    const id = this.focusMessage;
+    if (!id) return;
+    this.focusMessage = null;
+    for (let pages = 0; pages < 20; pages++) {
+      const el = this.log.querySelector<HTMLElement>(`[data-id="${id}"]`);
+      if (el) {
+        el.scrollIntoView({ block: 'center' });
+        el.classList.add('found');
+        window.setTimeout(() => el.classList.remove('found'), 2500);
+        return;
+      }
+      if (!this.hasMore) return;
+      await this.loadOlder();
+    }
+  }
+
+  // ---- export ---------------------------------------------------------------------------
+
+  private async exportChat(format: 'markdown' | 'json'): Promise<void> {
+    const chat = this.active;
+    if (!chat) return;
+    this.actions.querySelector('details')?.removeAttribute('open');
+    try {
+      const { blob, fileName } = await this.api.download(`/api/chat/${chat.chat_id}/export?format=${format}`);
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: fileName, hidden: true });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   private async createChat(): Promise<void> {
@@ -305,6 +442,17 @@ export class ChatApp {
     }
     replaceChildren(
       this.actions,
+      h(
+        'details',
+        { class: 'export-menu' },
+        h('summary', { class: 'ghost-summary' }, 'Export'),
+        h(
+          'div',
+          { class: 'menu-items' },
+          h('button', { type: 'button', class: 'ghost', onclick: () => void this.exportChat('markdown') }, 'Markdown (.md)'),
+          h('button', { type: 'button', class: 'ghost', onclick: () => void this.exportChat('json') }, 'JSON (.json)'),
+        ),
+      ),
       h('button', { type: 'button', class: 'ghost', onclick: () => void this.renameChat() }, 'Rename'),
       h('button', { type: 'button', class: 'ghost', onclick: () => void this.setArchived(chat.is_active) }, chat.is_active ? 'Archive' : 'Unarchive'),
       h('button', { type: 'button', class: 'ghost danger-text', onclick: () => void this.deleteChat() }, 'Delete'),
@@ -373,14 +521,71 @@ export class ChatApp {
         : status === 'incomplete'
           ? h('span', { class: 'badge warn' }, 'Incomplete — the reply was interrupted')
           : null;
-    return h(
+    const article = h(
       'article',
       { class: `msg ${mine ? 'msg-user' : 'msg-assistant'}`, dataset: { id: m.message_id } },
       h('span', { class: 'sr-only' }, mine ? 'You said:' : 'Atelier said:'),
       this.attachmentsView(m),
       body,
-      h('div', { class: 'msg-meta' }, h('time', { datetime: m.created_at }, formatDate(m.created_at, true)), badge),
+      h(
+        'div',
+        { class: 'msg-meta' },
+        this.siblingSwitch(m),
+        h('time', { datetime: m.created_at }, formatDate(m.created_at, true)),
+        badge,
+        m.message_id && mine
+          ? h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Edit this message', onclick: () => this.startEdit(article, m) }, 'Edit')
+          : null,
+        m.message_id && !mine && m === this.messages[this.messages.length - 1]
+          ? h('button', { type: 'button', class: 'ghost small', 'aria-label': 'Regenerate this reply', onclick: () => void this.regenerate(m) }, 'Regenerate')
+          : null,
+      ),
     );
+    return article;
+  }
+
+  // "‹ 2 / 3 ›" between the versions of a message.
+  private siblingSwitch(m: Message): HTMLElement | null {
+    const siblings = m.siblings ?? [];
+    if (siblings.length < 2) return null;
+    const at = siblings.indexOf(m.message_id);
+    const kind = m.role === 'user' ? 'version of this message' : 'version of this reply';
+    return h(
+      'span',
+      { class: 'siblings', role: 'group', 'aria-label': `Version ${at + 1} of ${siblings.length}` },
+      h('button', { type: 'button', class: 'ghost small', 'aria-label': `Previous ${kind}`, disabled: at <= 0, onclick: () => void this.switchTo(siblings[at - 1]!) }, '‹'),
+      h('span', { class: 'sibling-count' }, `${at + 1} / ${siblings.length}`),
+      h('button', { type: 'button', class: 'ghost small', 'aria-label': `Next ${kind}`, disabled: at >= siblings.length - 1, onclick: () => void this.switchTo(siblings[at + 1]!) }, '›'),
+    );
+  }
+
+  // Edits a message in place: its text in a box, sent as a new branch.
+  private startEdit(article: HTMLElement, m: Message): void {
+    if (this.streaming || article.querySelector('.edit-box')) return;
+    const box = h('textarea', { class: 'edit-box', 'aria-label': 'Edit your message', rows: 3, maxlength: 16000 });
+    box.value = m.content;
+    const save = h('button', { type: 'button', class: 'primary small' }, 'Send edit');
+    const cancel = h('button', { type: 'button', class: 'ghost small' }, 'Cancel');
+    const editor = h('div', { class: 'editor' }, box, h('div', { class: 'editor-actions' }, cancel, save));
+    const bodyEl = article.querySelector('.msg-body')!;
+    bodyEl.replaceWith(editor);
+    box.focus();
+    const close = () => editor.replaceWith(bodyEl);
+    cancel.addEventListener('click', close);
+    const submit = () => {
+      const text = box.value.trim();
+      if (!text || text === m.content) return close();
+      void this.sendEdit(m, text);
+    };
+    save.addEventListener('click', submit);
+    box.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        submit();
+      } else if (e.key === 'Escape') {
+        close();
+      }
+    });
   }
 
   private attachmentsView(m: Message): HTMLElement | null {
@@ -532,50 +737,117 @@ export class ChatApp {
       this.showBanner('Remove the attachments that failed to upload first.');
       return;
     }
-    this.hideBanner();
-    const attachments = this.attachments.map((a) => ({ type: 'image' as const, url: a.upload!.url }));
-    const sentAttachments = this.attachments;
-
-    // Shown at once; replaced by the saved message when the stream starts.
-    const optimistic: Message = {
-      message_id: '',
-      chat_id: chat.chat_id,
-      parent_message_id: null,
-      role: 'user',
-      content: text,
-      metadata: {},
-      tokens_consumed: 0,
-      created_at: new Date().toISOString(),
-    };
-    const userView = this.messageView(optimistic);
-    const localImages = sentAttachments.map((a) => h('img', { class: 'thumb', src: a.preview, alt: a.file.name }));
-    if (localImages.length) userView.insertBefore(h('div', { class: 'msg-images' }, localImages), userView.children[1]!);
-    const body = h('div', { class: 'msg-body' }, h('span', { class: 'typing', 'aria-label': 'Atelier is writing' }));
-    const article = h('article', { class: 'msg msg-assistant streaming' }, h('span', { class: 'sr-only' }, 'Atelier said:'), body);
-    this.log.querySelector('.placeholder')?.remove();
-    this.log.append(userView, article);
-    this.scrollToEnd();
+    const attachments = this.attachments;
     this.textarea.value = '';
     this.autosize();
     this.attachments = [];
     replaceChildren(this.attachmentRow);
+    await this.runReply(chat, { kind: 'send', text, attachments });
+  }
+
+  // Editing: the new text goes under the edited message's parent, as a new branch.
+  private async sendEdit(m: Message, text: string): Promise<void> {
+    const chat = this.active;
+    if (!chat || this.streaming) return;
+    this.truncateBefore(m.message_id);
+    await this.runReply(chat, { kind: 'send', text, attachments: [], parent: m.parent_message_id });
+  }
+
+  private async regenerate(m: Message): Promise<void> {
+    const chat = this.active;
+    if (!chat || this.streaming) return;
+    this.truncateBefore(m.message_id);
+    await this.runReply(chat, { kind: 'regenerate', messageId: m.message_id });
+  }
+
+  // Shows the branch with `messageId` (down its newest replies).
+  private async switchTo(messageId: string): Promise<void> {
+    const chat = this.active;
+    if (!chat || this.streaming) return;
+    try {
+      this.active = await this.api.json<Chat>('PATCH', `/api/chat/${chat.chat_id}`, { body: { current_message_id: messageId } });
+      await this.refreshChat(false);
+      this.log.querySelector<HTMLElement>(`[data-id="${messageId}"]`)?.scrollIntoView({ block: 'nearest' });
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  // Drops the messages from `messageId` on from the view (they stay on their own branch).
+  private truncateBefore(messageId: string): void {
+    const at = this.messages.findIndex((x) => x.message_id === messageId);
+    if (at >= 0) this.messages = this.messages.slice(0, at);
+    this.renderChat();
+  }
+
+  // The chat's newest page again (siblings, ids and titles as the server has them).
+  private async refreshChat(toEnd = true): Promise<void> {
+    const chat = this.active;
+    if (!chat) return;
+    const seq = this.loadSeq;
+    try {
+      const page = await this.api.json<ChatPage>('GET', `/api/chat/${chat.chat_id}?limit=${PAGE_SIZE}`);
+      if (seq !== this.loadSeq) return;
+      this.active = page.chat;
+      this.messages = page.messages;
+      this.hasMore = page.has_more;
+      this.renderChat();
+      if (toEnd) this.scrollToEnd();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  // Sends a message or regenerates a reply, and shows the reply as it streams. A refusal
+  // before the stream puts the text and images back into the composer.
+  private async runReply(
+    chat: Chat,
+    what:
+      | { kind: 'send'; text: string; attachments: PendingAttachment[]; parent?: string | null }
+      | { kind: 'regenerate'; messageId: string },
+  ): Promise<void> {
+    this.hideBanner();
+    let userView: HTMLElement | null = null;
+    if (what.kind === 'send') {
+      // Shown at once; replaced by the saved message when the stream starts.
+      userView = this.messageView({
+        message_id: '',
+        chat_id: chat.chat_id,
+        parent_message_id: null,
+        role: 'user',
+        content: what.text,
+        metadata: {},
+        tokens_consumed: 0,
+        created_at: new Date().toISOString(),
+      });
+      const localImages = what.attachments.map((a) => h('img', { class: 'thumb', src: a.preview, alt: a.file.name }));
+      if (localImages.length) userView.insertBefore(h('div', { class: 'msg-images' }, localImages), userView.children[1]!);
+    }
+    const body = h('div', { class: 'msg-body' }, h('span', { class: 'typing', 'aria-label': 'Atelier is writing' }));
+    const article = h('article', { class: 'msg msg-assistant streaming' }, h('span', { class: 'sr-only' }, 'Atelier said:'), body);
+    this.log.querySelector('.placeholder')?.remove();
+    if (userView) this.log.append(userView);
+    this.log.append(article);
+    this.scrollToEnd();
     const s: Streaming = { chatId: chat.chat_id, body, article, text: '', frame: 0 };
     this.streaming = s;
     this.updateComposer();
 
-    let userMessage: Message | null = null;
+    let started = false;
     let final: Message | null = null;
     try {
-      const events = await this.api.stream(`/api/chat/${chat.chat_id}/message`, { message: text, attachments: attachments.length ? attachments : undefined });
+      const events =
+        what.kind === 'send'
+          ? await this.api.stream(`/api/chat/${chat.chat_id}/message`, {
+              message: what.text,
+              attachments: what.attachments.length ? what.attachments.map((a) => ({ type: 'image', url: a.upload!.url })) : undefined,
+              ...(what.parent !== undefined ? { parent_message_id: what.parent } : {}),
+            })
+          : await this.api.stream(`/api/chat/${chat.chat_id}/regenerate`, { message_id: what.messageId });
       for await (const ev of events) {
         if (ev.event === 'start') {
-          const start = JSON.parse(ev.data) as StartEvent;
-          userMessage = start.user_message;
-          if (userMessage) {
-            this.messages.push(userMessage);
-            userView.dataset.id = userMessage.message_id;
-          }
-          article.dataset.id = start.assistant_message_id;
+          started = true;
+          article.dataset.id = (JSON.parse(ev.data) as StartEvent).assistant_message_id;
         } else if (ev.event === 'message') {
           const piece = JSON.parse(ev.data) as { text?: string };
           if (piece.text) {
@@ -595,44 +867,37 @@ export class ChatApp {
           this.showBanner(describeError(new ApiError(200, err.error.code, err.error.message)));
         }
       }
-      if (!final) {
+      if (!final && started) {
         // The connection ended without a closing event: the server goes on and saves the reply.
         this.showBanner('The connection was lost while the reply was streaming. It is finished on the server; showing it when it is saved.');
       }
     } catch (e) {
-      if (!userMessage) {
-        // Refused before streaming: nothing was kept. Put the text back so nothing is lost.
-        userView.remove();
-        article.remove();
-        this.textarea.value = text;
-        this.autosize();
-        for (const a of sentAttachments) this.attachments.push(a);
-        replaceChildren(this.attachmentRow, this.attachments.map((a) => a.el));
-        this.showBanner(describeError(e, this.usage?.next_reset_at));
-      } else {
+      if (started) {
         this.showBanner('The connection was lost while the reply was streaming. It is finished on the server; showing it when it is saved.');
+      } else {
+        this.showBanner(describeError(e, this.usage?.next_reset_at));
+        if (what.kind === 'send') {
+          // Refused before streaming: nothing was kept. Put the text back so nothing is lost.
+          if (!this.textarea.value.trim()) this.textarea.value = what.text;
+          this.autosize();
+          for (const a of what.attachments) this.attachments.push(a);
+          replaceChildren(this.attachmentRow, this.attachments.map((a) => a.el));
+        }
       }
     } finally {
       if (s.frame) cancelAnimationFrame(s.frame);
       this.streaming = null;
       this.updateComposer();
     }
-    for (const a of sentAttachments) if (userMessage) URL.revokeObjectURL(a.preview);
+    if (what.kind === 'send' && started) for (const a of what.attachments) URL.revokeObjectURL(a.preview);
     if (this.active?.chat_id !== chat.chat_id) return; // the user moved on; the reply is saved
-    if (final) {
-      this.messages.push(final);
-      article.replaceWith(this.messageView(final));
-    } else if (userMessage) {
-      article.remove();
-      this.watchPendingReply(this.loadSeq);
-    }
-    if (userMessage) {
-      // The message carries the saved attachments now (thumbnails from the server).
-      userView.replaceWith(this.messageView(userMessage));
+    // The server's view of the chat: saved messages, their siblings, the title.
+    await this.refreshChat();
+    if (started && !final) this.watchPendingReply(this.loadSeq);
+    if (started) {
       void this.loadChats();
       void this.loadUsage();
     }
-    if (this.nearEnd()) this.scrollToEnd();
     this.textarea.focus();
   }
 

@@ -306,6 +306,72 @@ test('an attached image is uploaded, sent to the model and shown as a thumbnail'
   await page.keyboard.press('Escape');
 });
 
+test('regenerate, edit, and switch between the versions', async () => {
+  // Regenerate the latest reply: a second version, shown with a "2 / 2" switch.
+  const firstTake = await lastAssistant().locator('.msg-body').textContent();
+  await lastAssistant().getByRole('button', { name: 'Regenerate this reply' }).click();
+  await watchReply();
+  await lastAssistant().getByText('2 / 2').waitFor();
+  const secondTake = await lastAssistant().locator('.msg-body').textContent();
+  assert.notEqual(secondTake, firstTake);
+  await lastAssistant().getByRole('button', { name: 'Previous version of this reply' }).click();
+  await lastAssistant().getByText('1 / 2').waitFor();
+  assert.equal(await lastAssistant().locator('.msg-body').textContent(), firstTake);
+
+  // Edit the last message: the new text starts a branch; the model sees only that branch.
+  const lastUser = () => page.locator('article.msg-user').last();
+  await lastUser().getByRole('button', { name: 'Edit this message' }).click();
+  const box = page.getByRole('textbox', { name: 'Edit your message' });
+  await box.fill('What colours are in this image?');
+  await screenshot('editing');
+  await page.getByRole('button', { name: 'Send edit' }).click();
+  await watchReply();
+  await lastUser().getByText('2 / 2').waitFor();
+  assert.equal(await lastUser().locator('.msg-body').textContent(), 'What colours are in this image?');
+  const sent = gemini.requests[gemini.requests.length - 1];
+  const texts = sent.contents.flatMap((c) => c.parts.filter((p) => p.text).map((p) => p.text));
+  assert.equal(texts[texts.length - 1], 'What colours are in this image?');
+  assert.ok(!texts.includes('What do you see in this image?'), 'the old version is on another branch');
+  await screenshot('edited-branch');
+  await lastUser().getByRole('button', { name: 'Previous version of this message' }).click();
+  await lastUser().getByText('1 / 2').waitFor();
+  assert.equal(await lastUser().locator('.msg-body').textContent(), 'What do you see in this image?');
+  await lastUser().getByRole('button', { name: 'Next version of this message' }).click();
+  await lastUser().getByText('2 / 2').waitFor();
+});
+
+test('search finds a message and opens the chat at it', async () => {
+  await page.getByRole('searchbox', { name: 'Search your chats' }).fill('lanterns');
+  const hit = page.locator('.search-hit').filter({ has: page.locator('.snippet') }).first();
+  await hit.waitFor();
+  assert.equal((await hit.locator('mark').first().textContent()).toLowerCase(), 'lanterns');
+  await screenshot('search-results');
+  await hit.click();
+  await page.locator('article.msg.found').waitFor();
+  assert.match(await page.locator('article.msg.found .msg-body').textContent(), /lanterns/);
+  await page.getByRole('searchbox', { name: 'Search your chats' }).press('Escape');
+  await page.locator('.search-results').waitFor({ state: 'hidden' });
+  await page.locator('.chat-list:not(.search-results) .chat-link', { hasText: 'Sketch a koi concept' }).waitFor();
+});
+
+test('export the chat as Markdown and JSON', async () => {
+  const download = async (label) => {
+    await page.locator('details.export-menu > summary', { hasText: 'Export' }).click();
+    const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: label }).click()]);
+    const path = await file.path();
+    return { name: file.suggestedFilename(), text: readFileSync(path, 'utf8') };
+  };
+  const md = await download('Markdown (.md)');
+  assert.equal(md.name, 'Sketch a koi concept.md');
+  assert.ok(md.text.startsWith('# Sketch a koi concept\n'), md.text.slice(0, 80));
+  assert.match(md.text, /## User — /);
+  const json = await download('JSON (.json)');
+  assert.equal(json.name, 'Sketch a koi concept.json');
+  const exported = JSON.parse(json.text);
+  assert.equal(exported.messages.length, await page.locator('article.msg').count(), 'the branch on show');
+  assert.equal(exported.messages.at(-2).content, 'What colours are in this image?');
+});
+
 test('on a phone-sized screen the chat list is a drawer', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.getByRole('button', { name: 'Show the chat list' }).click();
@@ -354,7 +420,7 @@ test('a dead session sends the user to sign in', async () => {
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(newPassword);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.chat-link', { hasText: 'Sketch a koi concept' }).click();
+  await page.locator('.chat-list:not(.search-results) .chat-link', { hasText: 'Sketch a koi concept' }).click();
   await page.locator('article.msg-user').first().waitFor();
 });
 
@@ -407,7 +473,7 @@ test('the chat limit is explained when reached', async () => {
   await page.locator('.chat-link-meta', { hasText: 'Archived' }).waitFor();
   await page.getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
-  await page.locator('.chat-link', { hasText: 'Sketch a koi concept' }).click();
+  await page.locator('.chat-list:not(.search-results) .chat-link', { hasText: 'Sketch a koi concept' }).click();
   await page.locator('article.msg-user').first().waitFor();
 });
 
@@ -417,7 +483,7 @@ test('rename and delete the chat, then sign out', async () => {
   await title.fill('Koi series');
   await page.getByRole('dialog').getByRole('button', { name: 'Rename' }).click();
   await page.getByRole('heading', { name: 'Koi series' }).waitFor();
-  await page.locator('.chat-link', { hasText: 'Koi series' }).waitFor();
+  await page.locator('.chat-list:not(.search-results) .chat-link', { hasText: 'Koi series' }).waitFor();
 
   await page.getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('dialog').getByText('and all its messages will be deleted').waitFor();

@@ -10,7 +10,7 @@ export const API_KEY = 'e2e-fake-gemini-key';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function script(text) {
+function script(text, take) {
   if (/\blong\b/i.test(text)) {
     const words = [];
     for (let i = 0; i < 400; i++) words.push(`stroke${i} `);
@@ -37,6 +37,7 @@ function script(text) {
       '## Concept: ', '*Neon Koi*\n\n', 'A **luminous** koi ', 'drifting through ', 'a flooded ',
       'night market, ', 'lanterns ', 'reflected ', 'in rippling ', 'water.\n\n', 'Prompt:\n\n',
       '```text\n', 'neon koi, flooded night market, ', 'volumetric light, ', 'cinematic\n', '```\n',
+      `\n(take ${take})`,
     ],
     delayMs: 90,
   };
@@ -76,7 +77,7 @@ export async function startFakeGemini() {
     if (/\bfail\b/i.test(userText)) {
       return json(500, { error: { code: 500, message: 'Internal error encountered.', status: 'INTERNAL' } });
     }
-    const s = script(userText);
+    const s = script(userText, requests.length);
     req.socket.setNoDelay(true);
     res.writeHead(200, { 'Content-Type': 'text/event-stream' });
     let closed = false;
