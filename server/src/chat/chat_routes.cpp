@@ -243,13 +243,12 @@ void registerChatRoutes(http::Router& router, ChatService& service, http::Middle
         if (!results) co_return std::move(results).error();
         json::array items;
         items.reserve(results->size());
-        for (auto& r : *results) {
+        for (const auto& r : *results) {
           items.push_back(json::object{
-              {"chat_id", std::move(r.chatId)},
-              {"chat_title", std::move(r.chatTitle)},
-              {"message_id",
-               r.messageId.empty() ? json::value(nullptr) : json::value(std::move(r.messageId))},
-              {"snippet", std::move(r.snippet)},
+              {"chat_id", r.chatId},
+              {"chat_title", r.chatTitle},
+              {"message_id", r.messageId.empty() ? json::value(nullptr) : json::value(r.messageId)},
+              {"snippet", r.snippet},
               {"created_at", formatRfc3339(r.createdAt)}});
         }
         co_return jsonResponse(200, {{"results", std::move(items)}});

@@ -756,15 +756,9 @@ Result<std::vector<SearchHit>> SqlStore::search(std::string_view userId,
   auto r = query(sql, params);
   if (!r) return std::move(r).error();
   out.reserve(r->rows.size());
-  for (auto& row : r->rows) {
-    SearchHit h;
-    h.chatId = toStr(row[0]);
-    h.chatTitle = toStr(row[1]);
-    h.messageId = toStr(row[2]);
-    h.text = toStr(row[3]);
-    h.createdAt = toTime(row[4]);
-    out.push_back(std::move(h));
-  }
+  for (const auto& row : r->rows)
+    out.push_back(
+        SearchHit{toStr(row[0]), toStr(row[1]), toStr(row[2]), toStr(row[3]), toTime(row[4])});
   return out;
 }
 
