@@ -39,6 +39,7 @@ async function errorOf(res: Response): Promise<ApiError> {
 
 interface RequestOptions {
   body?: unknown;
+  headers?: Record<string, string>;
   auth?: boolean;
   signal?: AbortSignal;
 }
@@ -67,6 +68,13 @@ export class Api {
     return { blob: await res.blob(), fileName };
   }
 
+  // Re-attaches to a reply being written (GET …/stream); null when none is (204).
+  async attach(path: string, lastEventId?: string): Promise<AsyncGenerator<SseEvent> | null> {
+    const res = await this.send('GET', path, { headers: lastEventId ? { 'Last-Event-ID': lastEventId } : {} });
+    if (res.status === 204 || !res.body) return null;
+    return readEvents(res.body);
+  }
+
   // A POST whose answer is an event stream (checked before any event: errors come as JSON).
   async stream(path: string, body: unknown, signal?: AbortSignal): Promise<AsyncGenerator<SseEvent>> {
     const res = await this.send('POST', path, { body, signal });
@@ -80,7 +88,7 @@ export class Api {
   private async send(method: string, path: string, opts: RequestOptions): Promise<Response> {
     const auth = opts.auth ?? true;
     for (let attempt = 0; ; attempt++) {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...opts.headers };
       if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
       if (auth) {
         const token = await this.session.accessToken();

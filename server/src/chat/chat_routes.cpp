@@ -117,22 +117,22 @@ Result<std::optional<std::string>> readParent(const json::object& body) {
   return std::optional<std::string>(std::string(v->as_string()));
 }
 
-// The generation's frames as the response body, from `start` to the closing event, with a
-// keep-alive comment after every `keepAlive` of silence.
-Response streamResponse(std::shared_ptr<Generation> generation,
-                        std::chrono::milliseconds keepAlive) {
+// The generation's frames as the response body, from frame `from` (0: `start`) to the closing
+// event, with a keep-alive comment after every `keepAlive` of silence.
+Response streamResponse(std::shared_ptr<Generation> generation, std::chrono::milliseconds keepAlive,
+                        std::size_t from = 0) {
   Response r;
   r.status = 200;
   r.headers = {{"Content-Type", "text/event-stream"},
                {"Cache-Control", "no-cache"},
                {"X-Accel-Buffering", "no"}};
-  r.stream = [g = std::move(generation),
-              keepAlive](http::ResponseWriter& w) -> asio::awaitable<void> {
+  r.stream = [g = std::move(generation), keepAlive,
+              from](http::ResponseWriter& w) -> asio::awaitable<void> {
     // One timer and one buffer for the whole stream: nothing is allocated per chunk.
     const auto executor = co_await asio::this_coro::executor;
     const auto timer = std::make_shared<asio::steady_timer>(executor);
     std::string batch;
-    std::size_t seen = 0;
+    std::size_t seen = from;
     for (;;) {
       batch.clear();
       const auto got = co_await g->waitBeyond(seen, batch, timer, keepAlive);
@@ -389,6 +389,31 @@ void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxM
         auto g = co_await engine.send(std::move(send), executor);
         if (!g) co_return std::move(g).error();
         co_return streamResponse(std::move(g).value(), keepAlive);
+      },
+      authed);
+
+  // Re-attaches to the reply being written: after Last-Event-ID (`<assistant id>:<n>`, the
+  // n-th frame after `start`) when it names this reply, else from `start`.
+  router.add(
+      "GET", "/api/chat/:chatId/stream",
+      [&engine, keepAlive](Request& req) -> asio::awaitable<Result<Response>> {
+        const std::string chatId(req.param("chatId"));
+        if (!isUuid(chatId)) co_return chatNotFound();
+        auto g = co_await engine.running(req.userId, chatId);
+        if (!g) co_return std::move(g).error();
+        if (!*g) co_return Response::empty(204);
+        std::size_t from = 0;
+        if (const auto last = req.header("Last-Event-ID")) {
+          const std::string& aid = (*g)->assistantMessageId();
+          std::size_t n = 0;
+          const auto tail = last->substr(std::min(last->size(), aid.size() + 1));
+          const auto [end, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), n);
+          if (last->size() > aid.size() && last->starts_with(aid) && (*last)[aid.size()] == ':' &&
+              ec == std::errc() && end == tail.data() + tail.size()) {
+            from = n + 1;
+          }
+        }
+        co_return streamResponse(std::move(g).value(), keepAlive, from);
       },
       authed);
 

@@ -590,6 +590,16 @@ asio::awaitable<void> MessageEngine::checkpoint(std::shared_ptr<Generation> g,
   state->inFlight = false;
 }
 
+asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::running(std::string userId,
+                                                                            std::string chatId) {
+  auto chat = co_await dbPool_.run([&] { return store_.findChat(userId, chatId); });
+  if (!chat) co_return std::move(chat).error();
+  if (!chat->has_value()) co_return Error::make(Errc::not_found, "no such chat");
+  auto g = registry_.find(chatId);
+  if (!g || g->userId() != userId) co_return std::shared_ptr<Generation>();
+  co_return g;
+}
+
 asio::awaitable<Result<void>> MessageEngine::stop(std::string userId, std::string chatId) {
   auto chat = co_await dbPool_.run([&] { return store_.findChat(userId, chatId); });
   if (!chat) co_return std::move(chat).error();

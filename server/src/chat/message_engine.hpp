@@ -75,6 +75,10 @@ class MessageEngine {
   // its first frame (`start`) is ready. Errors are the contract's plain JSON errors.
   boost::asio::awaitable<Result<std::shared_ptr<Generation>>> send(
       SendRequest request, boost::asio::any_io_executor executor);
+  // The generation running in the user's chat on this instance (null when none; 404 when the
+  // chat is not the user's).
+  boost::asio::awaitable<Result<std::shared_ptr<Generation>>> running(std::string userId,
+                                                                      std::string chatId);
   // Stops the generation running in the chat (404 when none, or another user's chat).
   boost::asio::awaitable<Result<void>> stop(std::string userId, std::string chatId);
 

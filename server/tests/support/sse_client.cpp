@@ -19,18 +19,20 @@ boost::json::value SseEventRecord::json() const {
 }
 
 SseClient::SseClient(std::uint16_t port, const std::string& path, const std::string& jsonBody,
-                     const std::string& token) {
+                     const std::string& token, const std::string& method,
+                     const std::string& extraHeaders) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
-  sendAll(
-      fd_,
-      "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token +
-          "\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: " +
-          std::to_string(jsonBody.size()) + "\r\n\r\n" + jsonBody);
+  sendAll(fd_, method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                   token + "\r\n" + extraHeaders +
+                   (method == "GET" ? std::string("Accept: text/event-stream\r\n\r\n")
+                                    : "Content-Type: application/json\r\nAccept: "
+                                      "text/event-stream\r\nContent-Length: " +
+                                          std::to_string(jsonBody.size()) + "\r\n\r\n" + jsonBody));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   std::size_t headEnd;
   while ((headEnd = raw_.find("\r\n\r\n")) == std::string::npos) {

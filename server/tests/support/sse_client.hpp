@@ -21,9 +21,11 @@ struct SseEventRecord {
 
 class SseClient {
  public:
-  // POSTs `jsonBody` to `path` with the bearer token and reads the response head.
+  // POSTs `jsonBody` to `path` with the bearer token and reads the response head. With
+  // `method` GET, no body is sent; `extraHeaders` are "Name: value\r\n" lines.
   SseClient(std::uint16_t port, const std::string& path, const std::string& jsonBody,
-            const std::string& token);
+            const std::string& token, const std::string& method = "POST",
+            const std::string& extraHeaders = "");
   ~SseClient() { abandon(); }
   SseClient(const SseClient&) = delete;
   SseClient& operator=(const SseClient&) = delete;

@@ -2,6 +2,7 @@
 // the streamed reply and the usage meter.
 
 import { ApiError, describeError, type Api } from '../api';
+import type { SseEvent } from '../sse';
 import { formatBytes, formatDate, formatNumber, h, replaceChildren } from '../dom';
 import { renderMarkdown } from '../markdown';
 import type { Route } from '../router';
@@ -622,20 +623,64 @@ export class ChatApp {
   }
 
   // After a reload mid-reply, the chat ends with the user's message while the server still
-  // writes the answer: show that, and fetch the chat again until the answer is saved.
+  // writes the answer: re-attach to it and show the rest live (GET …/stream). When this
+  // server is not the one writing it (204), fetch the chat again until the answer is saved.
   private watchPendingReply(seq: number): void {
     const last = this.messages[this.messages.length - 1];
     const chat = this.active;
     if (!chat || !last || last.role !== 'user' || this.streaming) return;
     if (Date.now() - Date.parse(last.created_at) > PENDING_MAX_AGE_MS) return;
-    const waiting = h(
-      'article',
-      { class: 'msg msg-assistant streaming pending-reply' },
-      h('div', { class: 'msg-body' }, h('p', { class: 'muted' }, 'The reply is still being written…')),
-    );
+    const body = h('div', { class: 'msg-body' }, h('p', { class: 'muted' }, 'The reply is still being written…'));
+    const waiting = h('article', { class: 'msg msg-assistant streaming pending-reply' }, h('span', { class: 'sr-only' }, 'Atelier said:'), body);
     this.log.appendChild(waiting);
     this.scrollToEnd();
     this.updateComposer(true);
+    void this.resumeReply(seq, chat, body, waiting).then((attached) => {
+      if (!attached) this.pollPendingReply(seq, chat, last);
+    });
+  }
+
+  // Streams the rest of a reply into `body`; false when there was nothing to attach to.
+  private async resumeReply(seq: number, chat: Chat, body: HTMLElement, article: HTMLElement): Promise<boolean> {
+    let events: AsyncGenerator<SseEvent> | null;
+    try {
+      events = await this.api.attach(`/api/chat/${chat.chat_id}/stream`);
+    } catch {
+      return false;
+    }
+    if (!events || seq !== this.loadSeq) return events !== null;
+    const s: Streaming = { chatId: chat.chat_id, body, article, text: '', frame: 0 };
+    this.streaming = s;
+    this.updateComposer();
+    try {
+      for await (const ev of events) {
+        if (seq !== this.loadSeq) break;
+        if (ev.event === 'message') {
+          const piece = JSON.parse(ev.data) as { text?: string };
+          if (piece.text) {
+            s.text += piece.text;
+            this.scheduleRender(s);
+          }
+        } else if (ev.event === 'error') {
+          const err = JSON.parse(ev.data) as ErrorEvent;
+          this.showBanner(describeError(new ApiError(200, err.error.code, err.error.message)));
+        }
+      }
+    } catch {
+      // the connection dropped again: the chat is fetched below
+    } finally {
+      if (s.frame) cancelAnimationFrame(s.frame);
+      if (this.streaming === s) this.streaming = null;
+      this.updateComposer();
+    }
+    if (seq === this.loadSeq) {
+      await this.refreshChat();
+      void this.loadUsage();
+    }
+    return true;
+  }
+
+  private pollPendingReply(seq: number, chat: Chat, last: Message): void {
     const poll = async (): Promise<void> => {
       if (seq !== this.loadSeq) return;
       try {

@@ -216,14 +216,18 @@ test('Stop ends a long reply and keeps what arrived', async () => {
   assert.equal(await lastAssistant().locator('.msg-body').textContent(), text, 'the saved reply is what was shown');
 });
 
-test('a reply still streaming during a reload is fetched again once saved', async () => {
+test('a reply still streaming during a reload is re-attached and finishes live', async () => {
   const input = page.getByRole('textbox', { name: 'Message' });
   await input.fill('A medium length palette study');
   await input.press('Enter');
   await page.waitForFunction(() => (document.querySelector('.msg-assistant.streaming .msg-body')?.textContent.length ?? 0) > 20);
   await page.reload();
-  await page.getByText('The reply is still being written…').waitFor();
-  await screenshot('reply-pending-after-reload');
+  // Re-attached (GET …/stream): the reply goes on growing live, with its Stop button.
+  await page.locator('.msg-assistant.streaming .msg-body', { hasText: 'tone' }).waitFor();
+  await page.getByRole('button', { name: 'Stop' }).waitFor();
+  const lengths = await watchReply();
+  assert.ok(lengths.length >= 2, `the resumed reply grows: ${lengths}`);
+  await screenshot('reply-resumed-after-reload');
   await lastAssistant().locator('.msg-body', { hasText: 'tone59' }).waitFor({ timeout: 20_000 });
   assert.equal(await page.getByText('The reply is still being written…').count(), 0);
   const text = await lastAssistant().locator('.msg-body').textContent();
