@@ -141,6 +141,12 @@ Result<Rows> SqlStore::query(std::string_view text, const std::vector<SqlValue>&
   return run(**lease, text, params);
 }
 
+Result<Rows> SqlStore::queryBuilt(const std::string& text, const std::vector<SqlValue>& params) {
+  auto lease = source_->acquire(false);
+  if (!lease) return std::move(lease).error();
+  return (*lease)->exec(expandSql(text, dialect_), params);
+}
+
 Result<bool> SqlStore::changed(std::string_view text, const std::vector<SqlValue>& params) {
   auto lease = source_->acquire(true);
   if (!lease) return std::move(lease).error();
@@ -753,7 +759,7 @@ Result<std::vector<SearchHit>> SqlStore::search(std::string_view userId,
     params.emplace_back(std::int64_t{limit});
     sql += " ORDER BY at DESC LIMIT $" + std::to_string(params.size());
   }
-  auto r = query(sql, params);
+  auto r = queryBuilt(sql, params);  // built per query: not for the cache
   if (!r) return std::move(r).error();
   out.reserve(r->rows.size());
   for (const auto& row : r->rows)

@@ -98,7 +98,8 @@ class SqlStore final : public Store {
   Result<bool> deleteUpload(std::string_view userId, std::string_view uploadId) override;
 
  private:
-  // The SQL text for this dialect (expanded once and cached).
+  // The SQL text for this dialect (expanded once and cached). REQUIRES: `text` lives as long
+  // as the store (a string literal): the cache keys on it. Built texts go to queryBuilt().
   const std::string& sql(std::string_view text);
   Result<Rows> run(SqlConnection& c, std::string_view text,
                    const std::vector<SqlValue>& params = {});
@@ -117,6 +118,8 @@ class SqlStore final : public Store {
   Result<void> insertMessage(SqlConnection& c, const Message& m);
   // One read statement on a reader connection.
   Result<Rows> query(std::string_view text, const std::vector<SqlValue>& params);
+  // A read statement built at run time (expanded every call, never cached).
+  Result<Rows> queryBuilt(const std::string& text, const std::vector<SqlValue>& params);
   // One write statement; whether it changed any row.
   Result<bool> changed(std::string_view text, const std::vector<SqlValue>& params);
   // Runs `body` inside a write transaction; commits when it returns a value, rolls back on
