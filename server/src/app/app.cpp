@@ -26,6 +26,7 @@
 #include "http/middleware.hpp"
 #include "http/server.hpp"
 #include "llm/gemini_provider.hpp"
+#include "llm/openai_provider.hpp"
 #include "mail/mailer.hpp"
 #include "net/http_client.hpp"
 #include "store/store.hpp"
@@ -200,13 +201,29 @@ class App::Impl {
     uploads::registerUploadRoutes(router_, *uploads_, config_.maxUploadBytes,
                                   auth::requireUser(*auth_));
 
-    if (config_.llmProvider == "gemini" && !config_.geminiApiKey.empty()) {
+    const auto idle =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_.upstreamTimeout);
+    if (config_.llmProvider == "openai") {
+      if (config_.openaiBaseUrl.empty() || config_.openaiModel.empty()) {
+        spdlog::warn(
+            "LLM_PROVIDER=openai needs OPENAI_BASE_URL and OPENAI_MODEL: sending a message "
+            "answers 503");
+      } else {
+        llm::OpenAiOptions openai;
+        openai.baseUrl = config_.openaiBaseUrl;
+        openai.apiKey = config_.openaiApiKey;
+        openai.model = config_.openaiModel;
+        openai.idleTimeout = idle;
+        provider_ = std::make_unique<llm::OpenAiProvider>(std::move(openai), *http_);
+        spdlog::info("model provider: OpenAI-compatible server at {} ({})",
+                     llm::openAiCompletionsUrl(config_.openaiBaseUrl), config_.openaiModel);
+      }
+    } else if (!config_.geminiApiKey.empty()) {
       llm::GeminiOptions gemini;
       gemini.baseUrl = config_.geminiBaseUrl;
       gemini.apiKey = config_.geminiApiKey;
       gemini.model = config_.geminiModel;
-      gemini.idleTimeout =
-          std::chrono::duration_cast<std::chrono::milliseconds>(config_.upstreamTimeout);
+      gemini.idleTimeout = idle;
       provider_ = std::make_unique<llm::GeminiProvider>(std::move(gemini), *http_);
     } else {
       spdlog::warn(

@@ -1,0 +1,247 @@
+#include "llm/openai_provider.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <deque>
+
+#include "llm/sse_parser.hpp"
+#include "util/text.hpp"
+
+namespace atelier::llm {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t kMaxErrorBody = 64 * 1024;
+
+std::string mapFinishReason(std::string_view r) {
+  if (r == "stop") return "STOP";
+  if (r == "length") return "MAX_TOKENS";
+  if (r == "content_filter") return "SAFETY";
+  std::string out(r);
+  for (char& c : out)
+    c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  return out;
+}
+
+std::int64_t intOf(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_int64()    ? v->as_int64()
+         : v && v->is_uint64() ? static_cast<std::int64_t>(v->as_uint64())
+                               : 0;
+}
+
+class OpenAiStream final : public GenerationStream {
+ public:
+  OpenAiStream(std::unique_ptr<net::HttpStream> http, std::size_t maxFrameBytes)
+      : http_(std::move(http)), parser_(maxFrameBytes) {}
+
+  asio::awaitable<Result<StreamChunk>> next() override {
+    for (;;) {
+      if (!events_.empty()) {
+        SseEvent ev = std::move(events_.front());
+        events_.pop_front();
+        auto frame = parseOpenAiFrame(ev.data);
+        if (!frame) co_return std::move(frame).error();
+        if (frame->error) {
+          spdlog::warn("openai: error in the stream: {}", *frame->error);
+          co_return Error::make(Errc::upstream_error, "the model provider failed during the reply");
+        }
+        if (frame->done) {
+          sawDone_ = true;
+          continue;  // the body ends next
+        }
+        if (frame->usage) usage_ = frame->usage;
+        if (!frame->finishReason.empty()) finishReason_ = frame->finishReason;
+        StreamChunk chunk;
+        chunk.text = std::move(frame->text);
+        chunk.finishReason = finishReason_;
+        chunk.usage = usage_;
+        co_return chunk;
+      }
+      auto bytes = co_await http_->read();
+      if (!bytes) co_return std::move(bytes).error();
+      if (bytes->empty()) {
+        // A clean end: [DONE], or at least a finish reason with the last event complete.
+        if (parser_.midEvent() || (!sawDone_ && finishReason_.empty())) {
+          co_return Error::make(Errc::upstream_error, "the model provider ended the reply early");
+        }
+        StreamChunk last;
+        last.done = true;
+        last.finishReason = finishReason_.empty() ? "STOP" : finishReason_;
+        last.usage = usage_;
+        co_return last;
+      }
+      std::vector<SseEvent> parsed;
+      if (auto fed = parser_.feed(*bytes, parsed); !fed) co_return std::move(fed).error();
+      for (auto& e : parsed)
+        events_.push_back(std::move(e));
+    }
+  }
+
+  void cancel() override { http_->cancel(); }
+
+ private:
+  std::unique_ptr<net::HttpStream> http_;
+  SseParser parser_;
+  std::deque<SseEvent> events_;
+  std::string finishReason_;
+  std::optional<TokenUsage> usage_;
+  bool sawDone_ = false;
+};
+
+}  // namespace
+
+Result<OpenAiFrame> parseOpenAiFrame(std::string_view data) {
+  OpenAiFrame f;
+  if (trim(data) == "[DONE]") {
+    f.done = true;
+    return f;
+  }
+  boost::system::error_code ec;
+  const json::value v = json::parse(data, ec);
+  if (ec || !v.is_object()) {
+    return Error::make(Errc::upstream_error, "the model provider sent a malformed frame");
+  }
+  const auto& o = v.as_object();
+  if (const auto* err = o.if_contains("error"); err && !err->is_null()) {
+    std::string what = "error";
+    if (err->is_object()) {
+      const auto& e = err->as_object();
+      if (const auto* t = e.if_contains("type"); t && t->is_string()) what = t->as_string();
+      if (const auto* c = e.if_contains("code"); c && c->is_string())
+        what += std::string(": ") + c->as_string().c_str();
+    }
+    f.error = what;
+    return f;
+  }
+  if (const auto* choices = o.if_contains("choices"); choices && choices->is_array()) {
+    for (const auto& ch : choices->as_array()) {
+      if (!ch.is_object()) continue;
+      const auto& c = ch.as_object();
+      if (const auto* index = c.if_contains("index");
+          index && index->is_int64() && index->as_int64() != 0)
+        continue;  // one reply only
+      if (const auto* delta = c.if_contains("delta"); delta && delta->is_object()) {
+        if (const auto* content = delta->as_object().if_contains("content");
+            content && content->is_string()) {
+          f.text += content->as_string();
+        }
+      }
+      if (const auto* fr = c.if_contains("finish_reason"); fr && fr->is_string())
+        f.finishReason = mapFinishReason(fr->as_string());
+    }
+  } else if (!o.contains("usage")) {
+    return Error::make(Errc::upstream_error, "the model provider sent a frame that is no chunk");
+  }
+  if (const auto* u = o.if_contains("usage"); u && u->is_object()) {
+    const auto& usage = u->as_object();
+    TokenUsage t;
+    t.prompt = intOf(usage, "prompt_tokens");
+    t.completion = intOf(usage, "completion_tokens");
+    t.total = intOf(usage, "total_tokens");
+    if (t.total == 0) t.total = t.prompt + t.completion;
+    f.usage = t;
+  }
+  return f;
+}
+
+std::string describeOpenAiError(std::string_view body) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(body, ec);
+  const auto* err = !ec && v.is_object() ? v.as_object().if_contains("error") : nullptr;
+  if (err == nullptr || !err->is_object()) return {};
+  std::string out;
+  if (const auto* t = err->as_object().if_contains("type"); t && t->is_string())
+    out = t->as_string();
+  if (const auto* m = err->as_object().if_contains("message"); m && m->is_string()) {
+    if (!out.empty()) out += ": ";
+    out += std::string_view(m->as_string()).substr(0, 200);
+  }
+  return out;
+}
+
+std::string openAiCompletionsUrl(std::string_view baseUrl) {
+  std::string base(baseUrl);
+  while (!base.empty() && base.back() == '/')
+    base.pop_back();
+  const bool hasV1 = base.size() >= 3 && base.substr(base.size() - 3) == "/v1";
+  if (!hasV1) base += "/v1";
+  base += "/chat/completions";
+  return base;
+}
+
+OpenAiProvider::OpenAiProvider(OpenAiOptions options, net::HttpClient& http)
+    : options_(std::move(options)), url_(openAiCompletionsUrl(options_.baseUrl)), http_(http) {}
+
+std::string OpenAiProvider::requestBody(const GenerationRequest& request) const {
+  json::array messages;
+  if (!request.systemInstruction.empty())
+    messages.push_back(json::object{{"role", "system"}, {"content", request.systemInstruction}});
+  for (const auto& turn : request.contents) {
+    const char* role = turn.role == Turn::Role::user ? "user" : "assistant";
+    if (turn.images.empty()) {
+      messages.push_back(json::object{{"role", role}, {"content", turn.text}});
+      continue;
+    }
+    json::array parts;
+    if (!turn.text.empty()) parts.push_back(json::object{{"type", "text"}, {"text", turn.text}});
+    for (const auto& img : turn.images) {
+      parts.push_back(json::object{
+          {"type", "image_url"},
+          {"image_url",
+           json::object{{"url", "data:" + img.mimeType + ";base64," + img.base64Data}}}});
+    }
+    messages.push_back(json::object{{"role", role}, {"content", std::move(parts)}});
+  }
+  json::object body{{"model", options_.model},
+                    {"messages", std::move(messages)},
+                    {"stream", true},
+                    {"stream_options", json::object{{"include_usage", true}}},
+                    {"max_tokens", request.maxOutputTokens}};
+  return json::serialize(body);
+}
+
+asio::awaitable<Result<std::unique_ptr<GenerationStream>>> OpenAiProvider::start(
+    GenerationRequest request) {
+  net::HttpRequest req;
+  req.method = "POST";
+  req.url = url_;
+  req.headers = {{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}};
+  if (!options_.apiKey.empty())
+    req.headers.emplace_back("Authorization", "Bearer " + options_.apiKey);
+  req.body = requestBody(request);
+  req.connectTimeout = options_.connectTimeout;
+  req.idleTimeout = options_.idleTimeout;
+  auto stream = http_.start(std::move(req));
+  auto head = co_await stream->head();
+  if (!head) {
+    spdlog::warn("openai: request failed before a response: {}", head.error().message);
+    co_return std::move(head).error();
+  }
+  if (head->status != 200) {
+    std::string body;
+    for (;;) {
+      auto piece = co_await stream->read();
+      if (!piece || piece->empty() || body.size() > kMaxErrorBody) break;
+      body += *piece;
+    }
+    const std::string described = describeOpenAiError(body);
+    spdlog::warn("openai: HTTP {} ({})", head->status,
+                 described.empty() ? "no error body" : described);
+    Error e = Error::make(Errc::upstream_error, "the model provider refused the request (HTTP " +
+                                                    std::to_string(head->status) + ")");
+    e.providerStatus = head->status;
+    co_return e;
+  }
+  co_return std::unique_ptr<GenerationStream>(
+      std::make_unique<OpenAiStream>(std::move(stream), options_.maxFrameBytes));
+}
+
+}  // namespace atelier::llm

@@ -1,0 +1,200 @@
+// OpenAiProvider against a scripted server that speaks the OpenAI chat-completions streaming
+// wire format (chat.completion.chunk frames, a usage chunk, `data: [DONE]`).
+#include "llm/openai_provider.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/json.hpp>
+#include <future>
+#include <mutex>
+
+#include "support/fake_openai.hpp"
+#include "support/io_loop.hpp"
+
+namespace atelier::llm {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using test::FakeOpenAi;
+using Mode = test::OpenAiMode;
+
+struct Outcome {
+  std::vector<std::string> pieces;
+  std::string finishReason;
+  std::optional<TokenUsage> usage;
+  std::optional<Error> startError;
+  std::optional<Error> streamError;
+};
+
+class OpenAiProviderTest : public ::testing::Test {
+ protected:
+  OpenAiProviderTest() : http_(std::make_unique<net::HttpClient>(loop_.executor())) {}
+  ~OpenAiProviderTest() override { http_.reset(); }
+
+  Outcome generate(const std::string& baseUrl, const std::string& key = "sk-test") {
+    OpenAiOptions o;
+    o.baseUrl = baseUrl;
+    o.apiKey = key;
+    o.model = "local-model";
+    o.idleTimeout = 2s;
+    OpenAiProvider provider(std::move(o), *http_);
+    GenerationRequest request;
+    request.systemInstruction = "You are Atelier's assistant.";
+    request.contents = {{Turn::Role::user, "Paint me a koi", {}},
+                        {Turn::Role::model, "Which colours?", {}},
+                        {Turn::Role::user, "Like this", {{"image/png", "iVBORw0KGgo="}}}};
+    request.maxOutputTokens = 321;
+    std::promise<Outcome> done;
+    asio::co_spawn(
+        asio::make_strand(loop_.context()),
+        [&]() -> asio::awaitable<void> {
+          Outcome out;
+          auto stream = co_await provider.start(std::move(request));
+          if (!stream) {
+            out.startError = stream.error();
+          } else {
+            for (;;) {
+              auto c = co_await (*stream)->next();
+              if (!c) {
+                out.streamError = c.error();
+                break;
+              }
+              if (!c->text.empty()) out.pieces.push_back(c->text);
+              out.finishReason = c->finishReason;
+              out.usage = c->usage;
+              if (c->done) break;
+            }
+          }
+          done.set_value(std::move(out));
+        },
+        asio::detached);
+    auto f = done.get_future();
+    EXPECT_EQ(f.wait_for(30s), std::future_status::ready);
+    return f.get();
+  }
+
+  test::IoLoop loop_;
+  std::unique_ptr<net::HttpClient> http_;
+};
+
+TEST_F(OpenAiProviderTest, StreamsTheReplyAndSendsTheRealRequest) {
+  FakeOpenAi fake;
+  auto out = generate(fake.baseUrl() + "/v1");
+  ASSERT_FALSE(out.startError) << out.startError->message;
+  ASSERT_FALSE(out.streamError) << out.streamError->message;
+  EXPECT_EQ(out.pieces, (std::vector<std::string>{"Neon ", "koi."}));
+  EXPECT_EQ(out.finishReason, "MAX_TOKENS");  // "length"
+  ASSERT_TRUE(out.usage);
+  EXPECT_EQ(out.usage->prompt, 21);
+  EXPECT_EQ(out.usage->completion, 2);
+  EXPECT_EQ(out.usage->total, 23);
+
+  const auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].target, "/v1/chat/completions");
+  EXPECT_EQ(reqs[0].headers.at("authorization"), "Bearer sk-test");
+  const auto body = json::parse(reqs[0].body).as_object();
+  EXPECT_EQ(body.at("model"), "local-model");
+  EXPECT_EQ(body.at("stream"), true);
+  EXPECT_EQ(body.at("stream_options").at("include_usage"), true);
+  EXPECT_EQ(body.at("max_tokens"), 321);
+  const auto& messages = body.at("messages").as_array();
+  ASSERT_EQ(messages.size(), 4u);
+  EXPECT_EQ(messages[0].at("role"), "system");
+  EXPECT_EQ(messages[0].at("content"), "You are Atelier's assistant.");
+  EXPECT_EQ(messages[1].at("role"), "user");
+  EXPECT_EQ(messages[2].at("role"), "assistant");
+  EXPECT_EQ(messages[2].at("content"), "Which colours?");
+  const auto& parts = messages[3].at("content").as_array();
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].at("text"), "Like this");
+  EXPECT_EQ(parts[1].at("type"), "image_url");
+  EXPECT_EQ(parts[1].at("image_url").at("url"), "data:image/png;base64,iVBORw0KGgo=");
+}
+
+TEST_F(OpenAiProviderTest, NoKeyNoAuthorizationAndV1IsAdded) {
+  FakeOpenAi fake;
+  auto out = generate(fake.baseUrl(), "");
+  ASSERT_FALSE(out.startError);
+  const auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].target, "/v1/chat/completions");
+  EXPECT_EQ(reqs[0].headers.count("authorization"), 0u);
+}
+
+TEST_F(OpenAiProviderTest, AnHttpErrorBeforeTheStreamCarriesTheProviderStatus) {
+  FakeOpenAi fake;
+  fake.mode(Mode::http429);
+  auto out = generate(fake.baseUrl() + "/v1");
+  ASSERT_TRUE(out.startError);
+  EXPECT_EQ(out.startError->code, Errc::upstream_error);
+  EXPECT_EQ(out.startError->providerStatus, 429);
+  EXPECT_EQ(out.startError->message.find("Rate limit"), std::string::npos)
+      << "the provider's text stays in the log";
+}
+
+TEST_F(OpenAiProviderTest, FailuresMidStreamAreUpstreamErrors) {
+  for (const Mode m : {Mode::dropMidStream, Mode::errorFrame}) {
+    FakeOpenAi fake;
+    fake.mode(m);
+    auto out = generate(fake.baseUrl() + "/v1");
+    ASSERT_FALSE(out.startError);
+    EXPECT_EQ(out.pieces, std::vector<std::string>{"Neon "});
+    ASSERT_TRUE(out.streamError);
+    EXPECT_EQ(out.streamError->code, Errc::upstream_error);
+  }
+}
+
+TEST_F(OpenAiProviderTest, AFinishReasonWithoutDoneStillEndsCleanly) {
+  FakeOpenAi fake;
+  fake.mode(Mode::noDone);
+  auto out = generate(fake.baseUrl() + "/v1");
+  ASSERT_FALSE(out.streamError);
+  EXPECT_EQ(out.pieces, (std::vector<std::string>{"Neon ", "koi."}));
+  EXPECT_EQ(out.finishReason, "MAX_TOKENS");
+  EXPECT_FALSE(out.usage);  // none reported: the engine bills its estimate
+}
+
+TEST(OpenAiFrame, ParsesChunksUsageDoneAndErrors) {
+  auto f = parseOpenAiFrame(
+      R"({"choices":[{"index":0,"delta":{"content":"hé"},"finish_reason":null}]})");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->text, "hé");
+  EXPECT_TRUE(f->finishReason.empty());
+  f = parseOpenAiFrame(R"({"choices":[{"index":0,"delta":{},"finish_reason":"content_filter"}]})");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->finishReason, "SAFETY");
+  f = parseOpenAiFrame(R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})");
+  EXPECT_EQ(f->finishReason, "STOP");
+  f = parseOpenAiFrame(R"({"choices":[{"index":1,"delta":{"content":"other"}}]})");
+  EXPECT_EQ(f->text, "");  // only the first reply
+  f = parseOpenAiFrame(R"({"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7}})");
+  ASSERT_TRUE(f.ok() && f->usage);
+  EXPECT_EQ(f->usage->total, 12);
+  EXPECT_TRUE(parseOpenAiFrame(" [DONE] ")->done);
+  EXPECT_TRUE(parseOpenAiFrame(R"({"error":{"type":"server_error"}})")->error);
+  EXPECT_FALSE(parseOpenAiFrame("{not json").ok());
+  EXPECT_FALSE(parseOpenAiFrame(R"({"object":"something else"})").ok());
+}
+
+TEST(OpenAiFrame, CompletionsUrl) {
+  EXPECT_EQ(openAiCompletionsUrl("http://127.0.0.1:11434/v1"),
+            "http://127.0.0.1:11434/v1/chat/completions");
+  EXPECT_EQ(openAiCompletionsUrl("http://127.0.0.1:11434/v1/"),
+            "http://127.0.0.1:11434/v1/chat/completions");
+  EXPECT_EQ(openAiCompletionsUrl("https://api.example.com"),
+            "https://api.example.com/v1/chat/completions");
+  EXPECT_EQ(
+      describeOpenAiError(R"({"error":{"message":"bad key","type":"invalid_request_error"}})"),
+      "invalid_request_error: bad key");
+  EXPECT_EQ(describeOpenAiError("<html>"), "");
+}
+
+}  // namespace
+}  // namespace atelier::llm
