@@ -7,7 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <deque>
 
-#include "llm/sse_parser.hpp"
+#include "llm/provider_http.hpp"
 
 namespace atelier::llm {
 
@@ -16,63 +16,16 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::size_t kMaxErrorBody = 64 * 1024;
-
-class GeminiStream final : public GenerationStream {
- public:
-  GeminiStream(std::unique_ptr<net::HttpStream> http, std::size_t maxFrameBytes)
-      : http_(std::move(http)), parser_(maxFrameBytes) {}
-
-  asio::awaitable<Result<StreamChunk>> next() override {
-    for (;;) {
-      if (!events_.empty()) {
-        SseEvent ev = std::move(events_.front());
-        events_.pop_front();
-        auto frame = parseGeminiFrame(ev.data);
-        if (!frame) co_return std::move(frame).error();
-        if (frame->errorCode) {
-          spdlog::warn("gemini: error frame mid-stream: {} {}", *frame->errorCode,
-                       frame->errorStatus);
-          co_return Error::make(Errc::upstream_error, "the model provider failed during the reply");
-        }
-        if (frame->usage) usage_ = frame->usage;
-        if (!frame->blockReason.empty()) finishReason_ = frame->blockReason;
-        if (!frame->finishReason.empty()) finishReason_ = frame->finishReason;
-        StreamChunk chunk;
-        chunk.text = std::move(frame->text);
-        chunk.finishReason = finishReason_;
-        chunk.usage = usage_;
-        co_return chunk;
-      }
-      auto bytes = co_await http_->read();
-      if (!bytes) co_return std::move(bytes).error();
-      if (bytes->empty()) {
-        // End of body: a clean end needs the last event complete and a finish reason.
-        if (parser_.midEvent() || finishReason_.empty()) {
-          co_return Error::make(Errc::upstream_error, "the model provider ended the reply early");
-        }
-        StreamChunk last;
-        last.done = true;
-        last.finishReason = finishReason_;
-        last.usage = usage_;
-        co_return last;
-      }
-      std::vector<SseEvent> parsed;
-      if (auto fed = parser_.feed(*bytes, parsed); !fed) co_return std::move(fed).error();
-      for (auto& e : parsed)
-        events_.push_back(std::move(e));
-    }
-  }
-
-  void cancel() override { http_->cancel(); }
-
- private:
-  std::unique_ptr<net::HttpStream> http_;
-  SseParser parser_;
-  std::deque<SseEvent> events_;
-  std::string finishReason_;
-  std::optional<TokenUsage> usage_;
-};
+Result<DecodedFrame> decodeGemini(std::string_view data) {
+  auto frame = parseGeminiFrame(data);
+  if (!frame) return std::move(frame).error();
+  DecodedFrame d;
+  d.text = std::move(frame->text);
+  d.finishReason = !frame->finishReason.empty() ? frame->finishReason : frame->blockReason;
+  d.usage = frame->usage;
+  if (frame->errorCode) d.failure = std::to_string(*frame->errorCode) + " " + frame->errorStatus;
+  return d;
+}
 
 }  // namespace
 
@@ -114,29 +67,10 @@ asio::awaitable<Result<std::unique_ptr<GenerationStream>>> GeminiProvider::start
   req.body = requestBody(request);
   req.connectTimeout = options_.connectTimeout;
   req.idleTimeout = options_.idleTimeout;
-  auto stream = http_.start(std::move(req));
-  auto head = co_await stream->head();
-  if (!head) {
-    spdlog::warn("gemini: request failed before a response: {}", head.error().message);
-    co_return std::move(head).error();
-  }
-  if (head->status != 200) {
-    std::string body;
-    for (;;) {
-      auto piece = co_await stream->read();
-      if (!piece || piece->empty() || body.size() > kMaxErrorBody) break;
-      body += *piece;
-    }
-    const std::string described = describeGeminiError(body);
-    spdlog::warn("gemini: HTTP {} ({})", head->status,
-                 described.empty() ? "no error body" : described);
-    Error e = Error::make(Errc::upstream_error, "the model provider refused the request (HTTP " +
-                                                    std::to_string(head->status) + ")");
-    e.providerStatus = head->status;
-    co_return e;
-  }
-  co_return std::unique_ptr<GenerationStream>(
-      std::make_unique<GeminiStream>(std::move(stream), options_.maxFrameBytes));
+  auto stream = co_await openProviderStream(http_, std::move(req), "gemini", describeGeminiError);
+  if (!stream) co_return std::move(stream).error();
+  co_return std::unique_ptr<GenerationStream>(std::make_unique<SseGenerationStream>(
+      std::move(stream).value(), options_.maxFrameBytes, "gemini", decodeGemini));
 }
 
 }  // namespace atelier::llm

@@ -6,9 +6,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <deque>
 
-#include "llm/sse_parser.hpp"
+#include "llm/provider_http.hpp"
 #include "util/text.hpp"
 
 namespace atelier::llm {
@@ -17,8 +16,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
-
-constexpr std::size_t kMaxErrorBody = 64 * 1024;
 
 std::string mapFinishReason(std::string_view r) {
   if (r == "stop") return "STOP";
@@ -37,64 +34,17 @@ std::int64_t intOf(const json::object& o, std::string_view key) {
                                : 0;
 }
 
-class OpenAiStream final : public GenerationStream {
- public:
-  OpenAiStream(std::unique_ptr<net::HttpStream> http, std::size_t maxFrameBytes)
-      : http_(std::move(http)), parser_(maxFrameBytes) {}
-
-  asio::awaitable<Result<StreamChunk>> next() override {
-    for (;;) {
-      if (!events_.empty()) {
-        SseEvent ev = std::move(events_.front());
-        events_.pop_front();
-        auto frame = parseOpenAiFrame(ev.data);
-        if (!frame) co_return std::move(frame).error();
-        if (frame->error) {
-          spdlog::warn("openai: error in the stream: {}", *frame->error);
-          co_return Error::make(Errc::upstream_error, "the model provider failed during the reply");
-        }
-        if (frame->done) {
-          sawDone_ = true;
-          continue;  // the body ends next
-        }
-        if (frame->usage) usage_ = frame->usage;
-        if (!frame->finishReason.empty()) finishReason_ = frame->finishReason;
-        StreamChunk chunk;
-        chunk.text = std::move(frame->text);
-        chunk.finishReason = finishReason_;
-        chunk.usage = usage_;
-        co_return chunk;
-      }
-      auto bytes = co_await http_->read();
-      if (!bytes) co_return std::move(bytes).error();
-      if (bytes->empty()) {
-        // A clean end: [DONE], or at least a finish reason with the last event complete.
-        if (parser_.midEvent() || (!sawDone_ && finishReason_.empty())) {
-          co_return Error::make(Errc::upstream_error, "the model provider ended the reply early");
-        }
-        StreamChunk last;
-        last.done = true;
-        last.finishReason = finishReason_.empty() ? "STOP" : finishReason_;
-        last.usage = usage_;
-        co_return last;
-      }
-      std::vector<SseEvent> parsed;
-      if (auto fed = parser_.feed(*bytes, parsed); !fed) co_return std::move(fed).error();
-      for (auto& e : parsed)
-        events_.push_back(std::move(e));
-    }
-  }
-
-  void cancel() override { http_->cancel(); }
-
- private:
-  std::unique_ptr<net::HttpStream> http_;
-  SseParser parser_;
-  std::deque<SseEvent> events_;
-  std::string finishReason_;
-  std::optional<TokenUsage> usage_;
-  bool sawDone_ = false;
-};
+Result<DecodedFrame> decodeOpenAi(std::string_view data) {
+  auto frame = parseOpenAiFrame(data);
+  if (!frame) return std::move(frame).error();
+  DecodedFrame d;
+  d.text = std::move(frame->text);
+  d.finishReason = std::move(frame->finishReason);
+  d.usage = frame->usage;
+  d.end = frame->done;
+  d.failure = frame->error.value_or("");
+  return d;
+}
 
 }  // namespace
 
@@ -219,29 +169,10 @@ asio::awaitable<Result<std::unique_ptr<GenerationStream>>> OpenAiProvider::start
   req.body = requestBody(request);
   req.connectTimeout = options_.connectTimeout;
   req.idleTimeout = options_.idleTimeout;
-  auto stream = http_.start(std::move(req));
-  auto head = co_await stream->head();
-  if (!head) {
-    spdlog::warn("openai: request failed before a response: {}", head.error().message);
-    co_return std::move(head).error();
-  }
-  if (head->status != 200) {
-    std::string body;
-    for (;;) {
-      auto piece = co_await stream->read();
-      if (!piece || piece->empty() || body.size() > kMaxErrorBody) break;
-      body += *piece;
-    }
-    const std::string described = describeOpenAiError(body);
-    spdlog::warn("openai: HTTP {} ({})", head->status,
-                 described.empty() ? "no error body" : described);
-    Error e = Error::make(Errc::upstream_error, "the model provider refused the request (HTTP " +
-                                                    std::to_string(head->status) + ")");
-    e.providerStatus = head->status;
-    co_return e;
-  }
-  co_return std::unique_ptr<GenerationStream>(
-      std::make_unique<OpenAiStream>(std::move(stream), options_.maxFrameBytes));
+  auto stream = co_await openProviderStream(http_, std::move(req), "openai", describeOpenAiError);
+  if (!stream) co_return std::move(stream).error();
+  co_return std::unique_ptr<GenerationStream>(std::make_unique<SseGenerationStream>(
+      std::move(stream).value(), options_.maxFrameBytes, "openai", decodeOpenAi));
 }
 
 }  // namespace atelier::llm
