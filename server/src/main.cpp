@@ -1,12 +1,14 @@
-// atelier: serve | migrate | version
+// atelier: serve | migrate | version | user … | chat purge
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "app/admin.hpp"
 #include "app/app.hpp"
 #include "config/config.hpp"
+#include "config/parse.hpp"
 #include "util/log.hpp"
 
 namespace {
@@ -24,6 +26,32 @@ int main(int argc, char** argv) {
   auto* migrateCmd = cli.add_subcommand("migrate", "Apply the database migrations and exit");
   auto* versionCmd = cli.add_subcommand("version", "Print the version and exit");
   (void)serveCmd;
+
+  // Operator tools on the configured database.
+  app::UserCommand userCommand;
+  auto* userCmd = cli.add_subcommand("user", "Manage users (list, show, disable, enable, …)");
+  userCmd->require_subcommand(1);
+  auto* userList = userCmd->add_subcommand("list", "List users, oldest first");
+  userList->add_option("--limit", userCommand.listLimit, "At most this many")
+      ->check(CLI::Range(1, 1'000'000));
+  for (const auto* verb : {"show", "disable", "enable", "set-limit", "reset-usage"}) {
+    const std::string v(verb);
+    const char* help = v == "show"        ? "Show a user, their usage and chats"
+                       : v == "disable"   ? "Disable a user: sign-in and every token refused"
+                       : v == "enable"    ? "Enable a disabled user"
+                       : v == "set-limit" ? "Set a user's token limit"
+                                          : "Reset a user's used tokens to 0";
+    auto* sub = userCmd->add_subcommand(v, help);
+    sub->add_option("user", userCommand.who, "E-mail address or user id")->required();
+    if (v == "set-limit") sub->add_option("tokens", userCommand.limit, "The new limit")->required();
+  }
+  std::string inactiveFor;
+  bool dryRun = false;
+  auto* chatCmd = cli.add_subcommand("chat", "Manage chats");
+  chatCmd->require_subcommand(1);
+  auto* purgeCmd = chatCmd->add_subcommand("purge", "Delete chats not updated for a while");
+  purgeCmd->add_option("--inactive-for", inactiveFor, "e.g. 90d, 12h")->required();
+  purgeCmd->add_flag("--dry-run", dryRun, "Only count them");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -51,6 +79,21 @@ int main(int argc, char** argv) {
   int code = 0;
   if (migrateCmd->parsed()) {
     code = app::migrate(cfg);
+  } else if (userCmd->parsed()) {
+    for (auto* sub : userCmd->get_subcommands())
+      userCommand.verb = sub->get_name();
+    code = app::runUserCommand(cfg, userCommand);
+  } else if (purgeCmd->parsed()) {
+    const auto parsed = config::parseDuration(inactiveFor);
+    if (const auto* e = std::get_if<std::string>(&parsed)) {
+      fmt::print(stderr, "--inactive-for: {}\n", *e);
+      code = kExitConfig;
+    } else if (std::get<std::chrono::seconds>(parsed).count() <= 0) {
+      fmt::print(stderr, "--inactive-for: must be more than 0\n");
+      code = kExitConfig;
+    } else {
+      code = app::runChatPurge(cfg, std::get<std::chrono::seconds>(parsed), dryRun);
+    }
   } else {
     if (cfg.jwtSecret.empty()) {
       const std::string path = "./data/jwt_secret";

@@ -793,6 +793,48 @@ Result<std::vector<Message>> SqlStore::branchMessages(std::string_view chatId,
 
 // ---- usage --------------------------------------------------------------------------------
 
+// ---- operator tools -----------------------------------------------------------------------
+
+Result<std::vector<User>> SqlStore::listUsers(int limit) {
+  auto r = query("SELECT " USER_COLS " FROM @users ORDER BY created_at, user_id LIMIT $1",
+                 {std::int64_t{limit}});
+  if (!r) return std::move(r).error();
+  std::vector<User> out;
+  out.reserve(r->rows.size());
+  for (const auto& row : r->rows)
+    out.push_back(toUser(row));
+  return out;
+}
+
+Result<bool> SqlStore::setTokenLimit(std::string_view userId, std::int64_t limit) {
+  if (!isUuid(userId)) return false;
+  return changed("UPDATE user_usage SET token_limit = $2 WHERE user_id = $1",
+                 {std::string(userId), limit});
+}
+
+Result<bool> SqlStore::resetUsage(std::string_view userId, TimePoint now) {
+  if (!isUuid(userId)) return false;
+  return changed(
+      "UPDATE user_usage SET total_tokens_used = 0, last_reset_at = @tsp($2) WHERE user_id = $1",
+      {std::string(userId), ms(now)});
+}
+
+Result<std::int64_t> SqlStore::purgeChats(TimePoint cutoff, bool dryRun) {
+  if (dryRun) {
+    auto r =
+        query("SELECT COUNT(*) FROM chats WHERE updated_at < @tsp($1) AND generation_id IS NULL",
+              {ms(cutoff)});
+    if (!r) return std::move(r).error();
+    return toInt(r->rows.front()[0]);
+  }
+  auto lease = source_->acquire(true);
+  if (!lease) return std::move(lease).error();
+  auto r = run(**lease, "DELETE FROM chats WHERE updated_at < @tsp($1) AND generation_id IS NULL",
+               {ms(cutoff)});
+  if (!r) return std::move(r).error();
+  return static_cast<std::int64_t>(r->affected);
+}
+
 Result<std::optional<Usage>> SqlStore::getUsage(std::string_view userId, TimePoint now,
                                                 std::chrono::seconds resetInterval) {
   if (!isUuid(userId)) return std::optional<Usage>();

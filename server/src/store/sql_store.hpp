@@ -81,6 +81,10 @@ class SqlStore final : public Store {
                                              const std::vector<std::string>& ids) override;
   Result<Chat> setCurrentMessage(std::string_view userId, std::string_view chatId,
                                  std::string_view messageId) override;
+  Result<std::vector<User>> listUsers(int limit) override;
+  Result<bool> setTokenLimit(std::string_view userId, std::int64_t limit) override;
+  Result<bool> resetUsage(std::string_view userId, TimePoint now) override;
+  Result<std::int64_t> purgeChats(TimePoint cutoff, bool dryRun) override;
   Result<std::vector<SearchHit>> search(std::string_view userId,
                                         const std::vector<std::string>& words, int limit) override;
   Result<Usage> finishGeneration(const FinishedGeneration& finished) override;

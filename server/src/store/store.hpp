@@ -123,6 +123,16 @@ class Store {
   virtual Result<std::vector<Message>> branchMessages(std::string_view chatId,
                                                       std::string_view leafId) = 0;
 
+  // ---- operator tools (atelier user …, atelier chat purge) ---------------------------------
+  // Users, oldest first, at most `limit`.
+  virtual Result<std::vector<User>> listUsers(int limit) = 0;
+  // Sets the user's token limit; false when no such user.
+  virtual Result<bool> setTokenLimit(std::string_view userId, std::int64_t limit) = 0;
+  // Sets the user's used tokens to 0 and starts a new interval now; false when no such user.
+  virtual Result<bool> resetUsage(std::string_view userId, TimePoint now) = 0;
+  // Chats not updated since `cutoff` and not generating: how many (dryRun) or deleted.
+  virtual Result<std::int64_t> purgeChats(TimePoint cutoff, bool dryRun) = 0;
+
   // ---- usage -----------------------------------------------------------------------------
   // The user's usage row, after resetting total_tokens_used to 0 (and last_reset_at to now)
   // if `resetInterval` (> 0) has passed since last_reset_at. nullopt when no such user.
