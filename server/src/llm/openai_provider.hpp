@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "llm/openai_frame.hpp"
 #include "llm/provider.hpp"
 #include "net/http_client.hpp"
 
@@ -21,22 +22,6 @@ struct OpenAiOptions {
   std::chrono::milliseconds connectTimeout{10'000};
   std::size_t maxFrameBytes = 1 << 20;
 };
-
-// One decoded `data:` frame of a chat.completion.chunk stream.
-struct OpenAiFrame {
-  bool done = false;         // `data: [DONE]`
-  std::string text;          // choices[0].delta.content
-  std::string finishReason;  // mapped to Gemini's words: STOP, MAX_TOKENS, SAFETY, …
-  std::optional<TokenUsage> usage;
-  std::optional<std::string> error;  // an error object in the stream (its type or code)
-};
-
-// Errc::upstream_error for a frame that is not JSON or not a chunk.
-Result<OpenAiFrame> parseOpenAiFrame(std::string_view data);
-// "type: message" of an error body, for the log ("" when it is not one).
-std::string describeOpenAiError(std::string_view body);
-// The URL requests go to: `{base}/chat/completions`, with /v1 added when base has no /v1.
-std::string openAiCompletionsUrl(std::string_view baseUrl);
 
 class OpenAiProvider final : public ModelProvider {
  public:

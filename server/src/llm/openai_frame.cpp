@@ -1,0 +1,112 @@
+#include "llm/openai_frame.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "util/text.hpp"
+
+namespace atelier::llm {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string mapFinishReason(std::string_view r) {
+  if (r == "stop") return "STOP";
+  if (r == "length") return "MAX_TOKENS";
+  if (r == "content_filter") return "SAFETY";
+  std::string out(r);
+  for (char& c : out)
+    c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  return out;
+}
+
+std::int64_t intOf(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_int64()    ? v->as_int64()
+         : v && v->is_uint64() ? static_cast<std::int64_t>(v->as_uint64())
+                               : 0;
+}
+
+}  // namespace
+
+Result<OpenAiFrame> parseOpenAiFrame(std::string_view data) {
+  OpenAiFrame f;
+  if (trim(data) == "[DONE]") {
+    f.done = true;
+    return f;
+  }
+  boost::system::error_code ec;
+  const json::value v = json::parse(data, ec);
+  if (ec || !v.is_object()) {
+    return Error::make(Errc::upstream_error, "the model provider sent a malformed frame");
+  }
+  const auto& o = v.as_object();
+  if (const auto* err = o.if_contains("error"); err && !err->is_null()) {
+    std::string what = "error";
+    if (err->is_object()) {
+      const auto& e = err->as_object();
+      if (const auto* t = e.if_contains("type"); t && t->is_string()) what = t->as_string();
+      if (const auto* c = e.if_contains("code"); c && c->is_string())
+        what += std::string(": ") + c->as_string().c_str();
+    }
+    f.error = what;
+    return f;
+  }
+  if (const auto* choices = o.if_contains("choices"); choices && choices->is_array()) {
+    for (const auto& ch : choices->as_array()) {
+      if (!ch.is_object()) continue;
+      const auto& c = ch.as_object();
+      if (const auto* index = c.if_contains("index");
+          index && index->is_int64() && index->as_int64() != 0)
+        continue;  // one reply only
+      if (const auto* delta = c.if_contains("delta"); delta && delta->is_object()) {
+        if (const auto* content = delta->as_object().if_contains("content");
+            content && content->is_string()) {
+          f.text += content->as_string();
+        }
+      }
+      if (const auto* fr = c.if_contains("finish_reason"); fr && fr->is_string())
+        f.finishReason = mapFinishReason(fr->as_string());
+    }
+  } else if (!o.contains("usage")) {
+    return Error::make(Errc::upstream_error, "the model provider sent a frame that is no chunk");
+  }
+  if (const auto* u = o.if_contains("usage"); u && u->is_object()) {
+    const auto& usage = u->as_object();
+    TokenUsage t;
+    t.prompt = intOf(usage, "prompt_tokens");
+    t.completion = intOf(usage, "completion_tokens");
+    t.total = intOf(usage, "total_tokens");
+    if (t.total == 0) t.total = t.prompt + t.completion;
+    f.usage = t;
+  }
+  return f;
+}
+
+std::string describeOpenAiError(std::string_view body) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(body, ec);
+  const auto* err = !ec && v.is_object() ? v.as_object().if_contains("error") : nullptr;
+  if (err == nullptr || !err->is_object()) return {};
+  std::string out;
+  if (const auto* t = err->as_object().if_contains("type"); t && t->is_string())
+    out = t->as_string();
+  if (const auto* m = err->as_object().if_contains("message"); m && m->is_string()) {
+    if (!out.empty()) out += ": ";
+    out += std::string_view(m->as_string()).substr(0, 200);
+  }
+  return out;
+}
+
+std::string openAiCompletionsUrl(std::string_view baseUrl) {
+  std::string base(baseUrl);
+  while (!base.empty() && base.back() == '/')
+    base.pop_back();
+  const bool hasV1 = base.size() >= 3 && base.substr(base.size() - 3) == "/v1";
+  if (!hasV1) base += "/v1";
+  base += "/chat/completions";
+  return base;
+}
+
+}  // namespace atelier::llm
