@@ -77,12 +77,6 @@ export class Session {
     this.emit();
   }
 
-  setUser(user: User): void {
-    if (!this.state) return;
-    this.state.user = user;
-    localStorage.setItem(KEY, JSON.stringify(this.state));
-  }
-
   clear(): void {
     const had = this.state !== null;
     this.state = null;

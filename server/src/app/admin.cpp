@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "auth/auth_service.hpp"
 #include "store/store.hpp"
 #include "util/crypto.hpp"
 #include "util/time.hpp"
@@ -27,10 +28,9 @@ int failed(const Error& e) {
 // The user named by an e-mail address (anything with an @) or a user id.
 Result<std::optional<store::User>> findUser(store::Store& st, const std::string& who) {
   if (who.find('@') != std::string::npos) {
-    std::string email = who;
-    for (char& c : email)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return st.findUserByEmail(email);
+    auto email = auth::normalizeEmail(who);           // as at sign-up: trimmed, lower-cased
+    if (!email) return std::optional<store::User>();  // not an address: nobody has it
+    return st.findUserByEmail(*email);
   }
   return st.findUserById(who);
 }

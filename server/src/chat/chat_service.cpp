@@ -123,7 +123,7 @@ asio::awaitable<Result<ChatBranch>> ChatService::currentBranch(std::string userI
     if (!chat->has_value()) return chatNotFound();
     ChatBranch b{std::move(**chat), {}};
     if (!b.chat.currentMessageId) return b;
-    auto messages = store_.branchMessages(chatId, *b.chat.currentMessageId);
+    auto messages = store_.branchMessages(chatId, *b.chat.currentMessageId, store::kWholeBranch);
     if (!messages) return std::move(messages).error();
     b.messages = std::move(messages).value();
     return b;

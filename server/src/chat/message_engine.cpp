@@ -38,6 +38,9 @@ constexpr std::size_t kMaxReplyBytes = 1 << 20;  // far above any MAX_OUTPUT_TOK
 constexpr std::size_t kTitleChars = 60;
 // Images of earlier messages resent with a new one, newest first, at most.
 constexpr std::size_t kMaxHistoryImages = 8;
+// Messages of the branch read for the history, newest first (the context budget ends it
+// sooner in practice).
+constexpr std::int64_t kMaxHistoryMessages = 500;
 
 // The first line of `text`, at most `maxChars` code points, trimmed.
 std::string titleFrom(std::string_view text, std::size_t maxChars) {
@@ -169,7 +172,7 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
       p.regenerating ? p.regenerating->parentMessageId : p.parentId;
   std::vector<store::Message> branch;
   if (historyLeaf) {
-    auto loaded = store_.branchMessages(chatId, *historyLeaf);
+    auto loaded = store_.branchMessages(chatId, *historyLeaf, kMaxHistoryMessages);
     if (!loaded) return giveUp(std::move(loaded).error());
     branch = std::move(loaded).value();
   }

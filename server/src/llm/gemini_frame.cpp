@@ -7,8 +7,6 @@ namespace atelier::llm {
 
 namespace json = boost::json;
 
-namespace {
-
 std::int64_t intField(const json::object& o, std::string_view key) {
   auto it = o.find(key);
   if (it == o.end()) return 0;
@@ -16,6 +14,8 @@ std::int64_t intField(const json::object& o, std::string_view key) {
   if (it->value().is_uint64()) return static_cast<std::int64_t>(it->value().as_uint64());
   return 0;
 }
+
+namespace {
 
 Error malformed() {
   return Error::make(Errc::upstream_error, "the provider sent a malformed frame");

@@ -11,7 +11,14 @@
 
 #include "util/result.hpp"
 
+namespace boost::json {
+class object;
+}  // namespace boost::json
+
 namespace atelier::llm {
+
+// An integer field of a provider's JSON (token counts, codes): 0 when absent or not an integer.
+std::int64_t intField(const boost::json::object& o, std::string_view key);
 
 struct TokenUsage {
   std::int64_t prompt = 0;      // promptTokenCount

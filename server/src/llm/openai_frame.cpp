@@ -21,13 +21,6 @@ std::string mapFinishReason(std::string_view r) {
   return out;
 }
 
-std::int64_t intOf(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_int64()    ? v->as_int64()
-         : v && v->is_uint64() ? static_cast<std::int64_t>(v->as_uint64())
-                               : 0;
-}
-
 }  // namespace
 
 Result<OpenAiFrame> parseOpenAiFrame(std::string_view data) {
@@ -48,7 +41,7 @@ Result<OpenAiFrame> parseOpenAiFrame(std::string_view data) {
       const auto& e = err->as_object();
       if (const auto* t = e.if_contains("type"); t && t->is_string()) what = t->as_string();
       if (const auto* c = e.if_contains("code"); c && c->is_string())
-        what += std::string(": ") + c->as_string().c_str();
+        what.append(": ").append(c->as_string());
     }
     f.error = what;
     return f;
@@ -75,9 +68,9 @@ Result<OpenAiFrame> parseOpenAiFrame(std::string_view data) {
   if (const auto* u = o.if_contains("usage"); u && u->is_object()) {
     const auto& usage = u->as_object();
     TokenUsage t;
-    t.prompt = intOf(usage, "prompt_tokens");
-    t.completion = intOf(usage, "completion_tokens");
-    t.total = intOf(usage, "total_tokens");
+    t.prompt = intField(usage, "prompt_tokens");
+    t.completion = intField(usage, "completion_tokens");
+    t.total = intField(usage, "total_tokens");
     if (t.total == 0) t.total = t.prompt + t.completion;
     f.usage = t;
   }

@@ -730,28 +730,30 @@ Result<std::vector<SearchHit>> SqlStore::search(std::string_view userId,
         " WHERE " +
         titleWhere + ") hits ORDER BY at DESC LIMIT $" + std::to_string(params.size());
   } else {
-    std::string where;
+    std::string owner(userId);
+    owner.erase(std::remove(owner.begin(), owner.end(), '-'), owner.end());
+    // Words go through the FTS index, restricted to the owner inside it; a query of unspaced
+    // words only scans the owner's own rows.
+    std::string from, where;
     if (!tokens.empty()) {
-      std::string owner(userId);
-      owner.erase(std::remove(owner.begin(), owner.end(), '-'), owner.end());
       std::string match = "owner:" + ftsString(owner);
       for (const auto& t : tokens)
         match += " AND body:" + ftsString(t);
       params.emplace_back(std::move(match));
-      sql =
-          "SELECT d.chat_id, c.title, d.message_id, d.body, COALESCE(m.created_at, c.updated_at) "
-          "AS at FROM search_fts JOIN search_docs d ON d.doc_id = search_fts.rowid"
-          " JOIN chats c ON c.chat_id = d.chat_id"
-          " LEFT JOIN messages m ON m.message_id = d.message_id WHERE search_fts MATCH $1";
+      from = "search_fts JOIN search_docs d ON d.doc_id = search_fts.rowid";
+      where = "search_fts MATCH $1";
     } else {
-      std::string owner(userId);
-      owner.erase(std::remove(owner.begin(), owner.end(), '-'), owner.end());
       params.emplace_back(std::move(owner));
-      sql =
-          "SELECT d.chat_id, c.title, d.message_id, d.body, COALESCE(m.created_at, c.updated_at) "
-          "AS at FROM search_docs d JOIN chats c ON c.chat_id = d.chat_id"
-          " LEFT JOIN messages m ON m.message_id = d.message_id WHERE d.owner = $1";
+      from = "search_docs d";
+      where = "d.owner = $1";
     }
+    sql =
+        "SELECT d.chat_id, c.title, d.message_id, d.body, COALESCE(m.created_at, c.updated_at) "
+        "AS at FROM " +
+        from +
+        " JOIN chats c ON c.chat_id = d.chat_id"
+        " LEFT JOIN messages m ON m.message_id = d.message_id WHERE " +
+        where;
     for (const auto& w : substrings) {
       params.emplace_back(w);
       sql += " AND instr(d.body, $" + std::to_string(params.size()) + ") > 0";
@@ -769,21 +771,23 @@ Result<std::vector<SearchHit>> SqlStore::search(std::string_view userId,
 }
 
 Result<std::vector<Message>> SqlStore::branchMessages(std::string_view chatId,
-                                                      std::string_view leafId) {
+                                                      std::string_view leafId,
+                                                      std::int64_t maxMessages) {
   std::vector<Message> out;
-  if (!isUuid(chatId) || !isUuid(leafId)) return out;
-  // Up the parents from the leaf; every step stays in the chat.
+  if (!isUuid(chatId) || !isUuid(leafId) || maxMessages <= 0) return out;
+  // Up the parents from the leaf, at most maxMessages steps; every step stays in the chat.
   auto r = query(
       "WITH RECURSIVE branch (message_id, parent_message_id, depth) AS ("
       " SELECT message_id, parent_message_id, 0 FROM messages WHERE message_id = $1 AND chat_id = "
       "$2"
       " UNION ALL"
       " SELECT m.message_id, m.parent_message_id, b.depth + 1 FROM messages m"
-      " JOIN branch b ON m.message_id = b.parent_message_id WHERE m.chat_id = $2)"
+      " JOIN branch b ON m.message_id = b.parent_message_id"
+      " WHERE m.chat_id = $2 AND b.depth + 1 < CAST($3 AS BIGINT))"
       " SELECT " MESSAGE_COLS
       " FROM messages WHERE message_id IN (SELECT message_id FROM branch)"
       " ORDER BY created_at, message_id",
-      {std::string(leafId), std::string(chatId)});
+      {std::string(leafId), std::string(chatId), maxMessages});
   if (!r) return std::move(r).error();
   out.reserve(r->rows.size());
   for (const auto& row : r->rows)

@@ -92,8 +92,8 @@ class SqlStore final : public Store {
   Result<void> releaseGeneration(std::string_view chatId, std::string_view generationId) override;
   Result<std::optional<std::string>> activeGeneration(std::string_view chatId,
                                                       TimePoint now) override;
-  Result<std::vector<Message>> branchMessages(std::string_view chatId,
-                                              std::string_view leafId) override;
+  Result<std::vector<Message>> branchMessages(std::string_view chatId, std::string_view leafId,
+                                              std::int64_t maxMessages) override;
   Result<void> insertUpload(const Upload& u) override;
   Result<std::optional<Upload>> findUpload(std::string_view userId,
                                            std::string_view uploadId) override;

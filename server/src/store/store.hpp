@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -119,9 +120,10 @@ class Store {
                                                 int limit) = 0;
 
   // The branch that ends at `leafId`: the path from the root message down to it, oldest
-  // first (empty when the leaf is not a message of the chat).
+  // first, at most its newest `maxMessages` (empty when the leaf is not a message of the chat).
   virtual Result<std::vector<Message>> branchMessages(std::string_view chatId,
-                                                      std::string_view leafId) = 0;
+                                                      std::string_view leafId,
+                                                      std::int64_t maxMessages) = 0;
 
   // ---- operator tools (atelier user …, atelier chat purge) ---------------------------------
   // Users, oldest first, at most `limit`.
@@ -206,6 +208,9 @@ class Store {
   // Deletes the row; false when missing or another user's.
   virtual Result<bool> deleteUpload(std::string_view userId, std::string_view uploadId) = 0;
 };
+
+// branchMessages: every message of the branch.
+inline constexpr std::int64_t kWholeBranch = std::numeric_limits<std::int64_t>::max();
 
 struct StoreOptions {
   // PostgreSQL: connections in the pool (also the most concurrent queries).

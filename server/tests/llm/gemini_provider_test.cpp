@@ -3,15 +3,9 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/strand.hpp>
-#include <future>
-#include <thread>
-
 #include "support/fake_gemini.hpp"
 #include "support/io_loop.hpp"
+#include "support/provider_outcome.hpp"
 #include "support/server_process.hpp"
 
 namespace atelier::llm {
@@ -22,15 +16,7 @@ using namespace std::chrono_literals;
 using test::FakeGemini;
 using test::GeminiScript;
 
-// Everything a stream produced, or how it failed.
-struct Outcome {
-  std::string text;
-  std::vector<std::string> pieces;
-  std::string finishReason;
-  std::optional<TokenUsage> usage;
-  std::optional<Error> startError;
-  std::optional<Error> streamError;
-};
+using Outcome = test::ProviderOutcome;
 
 class GeminiProviderTest : public ::testing::Test {
  protected:
@@ -48,34 +34,7 @@ class GeminiProviderTest : public ::testing::Test {
 
   Outcome generate(GeminiOptions o, GenerationRequest request = defaultRequest()) {
     GeminiProvider provider(std::move(o), *http_);
-    std::promise<Outcome> done;
-    asio::co_spawn(
-        asio::make_strand(loop_.context()),
-        [&]() -> asio::awaitable<void> {
-          Outcome out;
-          auto stream = co_await provider.start(std::move(request));
-          if (!stream) {
-            out.startError = stream.error();
-          } else {
-            for (;;) {
-              auto chunk = co_await (*stream)->next();
-              if (!chunk) {
-                out.streamError = chunk.error();
-                break;
-              }
-              if (!chunk->text.empty()) out.pieces.push_back(chunk->text);
-              out.text += chunk->text;
-              out.finishReason = chunk->finishReason;
-              out.usage = chunk->usage;
-              if (chunk->done) break;
-            }
-          }
-          done.set_value(std::move(out));
-        },
-        asio::detached);
-    auto f = done.get_future();
-    EXPECT_EQ(f.wait_for(30s), std::future_status::ready);
-    return f.get();
+    return test::runToEnd(loop_, provider, std::move(request));
   }
 
   static GenerationRequest defaultRequest() {

@@ -3,17 +3,12 @@
 #include "llm/openai_provider.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/socket.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/json.hpp>
-#include <future>
-#include <mutex>
 
 #include "support/fake_openai.hpp"
 #include "support/io_loop.hpp"
+#include "support/provider_outcome.hpp"
 
 namespace atelier::llm {
 namespace {
@@ -24,13 +19,7 @@ using namespace std::chrono_literals;
 using test::FakeOpenAi;
 using Mode = test::OpenAiMode;
 
-struct Outcome {
-  std::vector<std::string> pieces;
-  std::string finishReason;
-  std::optional<TokenUsage> usage;
-  std::optional<Error> startError;
-  std::optional<Error> streamError;
-};
+using Outcome = test::ProviderOutcome;
 
 class OpenAiProviderTest : public ::testing::Test {
  protected:
@@ -50,33 +39,7 @@ class OpenAiProviderTest : public ::testing::Test {
                         {Turn::Role::model, "Which colours?", {}},
                         {Turn::Role::user, "Like this", {{"image/png", "iVBORw0KGgo="}}}};
     request.maxOutputTokens = 321;
-    std::promise<Outcome> done;
-    asio::co_spawn(
-        asio::make_strand(loop_.context()),
-        [&]() -> asio::awaitable<void> {
-          Outcome out;
-          auto stream = co_await provider.start(std::move(request));
-          if (!stream) {
-            out.startError = stream.error();
-          } else {
-            for (;;) {
-              auto c = co_await (*stream)->next();
-              if (!c) {
-                out.streamError = c.error();
-                break;
-              }
-              if (!c->text.empty()) out.pieces.push_back(c->text);
-              out.finishReason = c->finishReason;
-              out.usage = c->usage;
-              if (c->done) break;
-            }
-          }
-          done.set_value(std::move(out));
-        },
-        asio::detached);
-    auto f = done.get_future();
-    EXPECT_EQ(f.wait_for(30s), std::future_status::ready);
-    return f.get();
+    return test::runToEnd(loop_, provider, std::move(request));
   }
 
   test::IoLoop loop_;

@@ -99,7 +99,7 @@ TEST_P(BranchMigration, MessagesWithoutParentsBecomeOneBranch) {
     ASSERT_TRUE(c.ok() && c->has_value());
     EXPECT_EQ((*c)->currentMessageId, std::optional<std::string>(leaf));
   }
-  auto branch = st->branchMessages(chatA, (*tree)[3].messageId);
+  auto branch = st->branchMessages(chatA, (*tree)[3].messageId, kWholeBranch);
   ASSERT_TRUE(branch.ok());
   EXPECT_EQ(branch->size(), 4u);
   auto treeB = st->messageTree(chatB);

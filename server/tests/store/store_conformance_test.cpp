@@ -387,7 +387,7 @@ TEST_P(StoreTest, ABranchIsThePathFromTheRootToItsLeaf) {
     ASSERT_TRUE(store_->appendMessage(x).ok());
   auto texts = [&](std::string_view leaf) {
     std::vector<std::string> out;
-    const auto branch = store_->branchMessages(chat.chatId, leaf);
+    const auto branch = store_->branchMessages(chat.chatId, leaf, kWholeBranch);
     EXPECT_TRUE(branch.ok());
     for (const auto& x : branch.value())
       out.push_back(x.content);
@@ -397,9 +397,9 @@ TEST_P(StoreTest, ABranchIsThePathFromTheRootToItsLeaf) {
   EXPECT_EQ(texts(m[5].messageId), (std::vector<std::string>{"q1", "a1", "q2'", "a2'"}));
   EXPECT_EQ(texts(m[1].messageId), (std::vector<std::string>{"q1", "a1"}));
   // A leaf of another chat, or no message at all: nothing.
-  EXPECT_TRUE(store_->branchMessages(other.chatId, m[3].messageId)->empty());
-  EXPECT_TRUE(store_->branchMessages(chat.chatId, newUuidV7())->empty());
-  EXPECT_TRUE(store_->branchMessages(chat.chatId, "not-a-uuid")->empty());
+  EXPECT_TRUE(store_->branchMessages(other.chatId, m[3].messageId, kWholeBranch)->empty());
+  EXPECT_TRUE(store_->branchMessages(chat.chatId, newUuidV7(), kWholeBranch)->empty());
+  EXPECT_TRUE(store_->branchMessages(chat.chatId, "not-a-uuid", kWholeBranch)->empty());
 }
 
 TEST_P(StoreTest, UploadsBelongToTheirOwner) {

@@ -33,10 +33,14 @@ function highlight(text: string, words: string[]): Node[] {
   return text.split(re).map((part, i) => (i % 2 === 1 ? h('mark', null, part) : document.createTextNode(part)));
 }
 
+// An assistant message being written: `body` fills as the text arrives.
+function replyInProgress(body: HTMLElement, extraClass = ''): HTMLElement {
+  return h('article', { class: `msg msg-assistant streaming ${extraClass}`.trim() }, h('span', { class: 'sr-only' }, 'Atelier said:'), body);
+}
+
 interface PendingAttachment {
   file: File;
   preview: string; // blob: URL of the local file
-  progress: number;
   upload: Upload | null;
   error: string | null;
   abort: AbortController;
@@ -46,10 +50,14 @@ interface PendingAttachment {
 interface Streaming {
   chatId: string;
   body: HTMLElement; // the reply's text element
-  article: HTMLElement;
   text: string;
   frame: number; // requestAnimationFrame handle, 0 when none is scheduled
+  started: boolean; // `start` arrived: the server has the message and writes the reply
+  final: Message | null; // the saved reply, from `done` or `error`
 }
+
+const CONNECTION_LOST =
+  'The connection was lost while the reply was streaming. It is finished on the server; showing it when it is saved.';
 
 export class ChatApp {
   private chats: Chat[] = [];
@@ -631,17 +639,16 @@ export class ChatApp {
     if (!chat || !last || last.role !== 'user' || this.streaming) return;
     if (Date.now() - Date.parse(last.created_at) > PENDING_MAX_AGE_MS) return;
     const body = h('div', { class: 'msg-body' }, h('p', { class: 'muted' }, 'The reply is still being written…'));
-    const waiting = h('article', { class: 'msg msg-assistant streaming pending-reply' }, h('span', { class: 'sr-only' }, 'Atelier said:'), body);
-    this.log.appendChild(waiting);
+    this.log.appendChild(replyInProgress(body, 'pending-reply'));
     this.scrollToEnd();
     this.updateComposer(true);
-    void this.resumeReply(seq, chat, body, waiting).then((attached) => {
+    void this.resumeReply(seq, chat, body).then((attached) => {
       if (!attached) this.pollPendingReply(seq, chat, last);
     });
   }
 
   // Streams the rest of a reply into `body`; false when there was nothing to attach to.
-  private async resumeReply(seq: number, chat: Chat, body: HTMLElement, article: HTMLElement): Promise<boolean> {
+  private async resumeReply(seq: number, chat: Chat, body: HTMLElement): Promise<boolean> {
     let events: AsyncGenerator<SseEvent> | null;
     try {
       events = await this.api.attach(`/api/chat/${chat.chat_id}/stream`);
@@ -649,29 +656,13 @@ export class ChatApp {
       return false;
     }
     if (!events || seq !== this.loadSeq) return events !== null;
-    const s: Streaming = { chatId: chat.chat_id, body, article, text: '', frame: 0 };
-    this.streaming = s;
-    this.updateComposer();
+    const s = this.beginStreaming(chat, body);
     try {
-      for await (const ev of events) {
-        if (seq !== this.loadSeq) break;
-        if (ev.event === 'message') {
-          const piece = JSON.parse(ev.data) as { text?: string };
-          if (piece.text) {
-            s.text += piece.text;
-            this.scheduleRender(s);
-          }
-        } else if (ev.event === 'error') {
-          const err = JSON.parse(ev.data) as ErrorEvent;
-          this.showBanner(describeError(new ApiError(200, err.error.code, err.error.message)));
-        }
-      }
+      await this.readReply(events, s, () => seq === this.loadSeq);
     } catch {
       // the connection dropped again: the chat is fetched below
     } finally {
-      if (s.frame) cancelAnimationFrame(s.frame);
-      if (this.streaming === s) this.streaming = null;
-      this.updateComposer();
+      this.endStreaming(s);
     }
     if (seq === this.loadSeq) {
       await this.refreshChat();
@@ -869,17 +860,11 @@ export class ChatApp {
       if (localImages.length) userView.insertBefore(h('div', { class: 'msg-images' }, localImages), userView.children[1]!);
     }
     const body = h('div', { class: 'msg-body' }, h('span', { class: 'typing', 'aria-label': 'Atelier is writing' }));
-    const article = h('article', { class: 'msg msg-assistant streaming' }, h('span', { class: 'sr-only' }, 'Atelier said:'), body);
     this.log.querySelector('.placeholder')?.remove();
     if (userView) this.log.append(userView);
-    this.log.append(article);
+    this.log.append(replyInProgress(body));
     this.scrollToEnd();
-    const s: Streaming = { chatId: chat.chat_id, body, article, text: '', frame: 0 };
-    this.streaming = s;
-    this.updateComposer();
-
-    let started = false;
-    let final: Message | null = null;
+    const s = this.beginStreaming(chat, body);
     try {
       const events =
         what.kind === 'send'
@@ -889,36 +874,12 @@ export class ChatApp {
               ...(what.parent !== undefined ? { parent_message_id: what.parent } : {}),
             })
           : await this.api.stream(`/api/chat/${chat.chat_id}/regenerate`, { message_id: what.messageId });
-      for await (const ev of events) {
-        if (ev.event === 'start') {
-          started = true;
-          article.dataset.id = (JSON.parse(ev.data) as StartEvent).assistant_message_id;
-        } else if (ev.event === 'message') {
-          const piece = JSON.parse(ev.data) as { text?: string };
-          if (piece.text) {
-            s.text += piece.text;
-            this.scheduleRender(s);
-          }
-        } else if (ev.event === 'done') {
-          const done = JSON.parse(ev.data) as DoneEvent;
-          final = done.message;
-          if (this.usage) {
-            this.usage = { ...this.usage, remaining_tokens: done.remaining_tokens, total_tokens_used: this.usage.token_limit - done.remaining_tokens };
-            this.renderUsage();
-          }
-        } else if (ev.event === 'error') {
-          const err = JSON.parse(ev.data) as ErrorEvent;
-          final = err.message;
-          this.showBanner(describeError(new ApiError(200, err.error.code, err.error.message)));
-        }
-      }
-      if (!final && started) {
-        // The connection ended without a closing event: the server goes on and saves the reply.
-        this.showBanner('The connection was lost while the reply was streaming. It is finished on the server; showing it when it is saved.');
-      }
+      await this.readReply(events, s);
+      // Ended without a closing event: the server goes on and saves the reply.
+      if (!s.final && s.started) this.showBanner(CONNECTION_LOST);
     } catch (e) {
-      if (started) {
-        this.showBanner('The connection was lost while the reply was streaming. It is finished on the server; showing it when it is saved.');
+      if (s.started) {
+        this.showBanner(CONNECTION_LOST);
       } else {
         this.showBanner(describeError(e, this.usage?.next_reset_at));
         if (what.kind === 'send') {
@@ -930,20 +891,61 @@ export class ChatApp {
         }
       }
     } finally {
-      if (s.frame) cancelAnimationFrame(s.frame);
-      this.streaming = null;
-      this.updateComposer();
+      this.endStreaming(s);
     }
-    if (what.kind === 'send' && started) for (const a of what.attachments) URL.revokeObjectURL(a.preview);
+    if (what.kind === 'send' && s.started) for (const a of what.attachments) URL.revokeObjectURL(a.preview);
     if (this.active?.chat_id !== chat.chat_id) return; // the user moved on; the reply is saved
     // The server's view of the chat: saved messages, their siblings, the title.
     await this.refreshChat();
-    if (started && !final) this.watchPendingReply(this.loadSeq);
-    if (started) {
+    if (s.started && !s.final) this.watchPendingReply(this.loadSeq);
+    if (s.started) {
       void this.loadChats();
       void this.loadUsage();
     }
     this.textarea.focus();
+  }
+
+  private beginStreaming(chat: Chat, body: HTMLElement): Streaming {
+    const s: Streaming = { chatId: chat.chat_id, body, text: '', frame: 0, started: false, final: null };
+    this.streaming = s;
+    this.updateComposer();
+    return s;
+  }
+
+  private endStreaming(s: Streaming): void {
+    if (s.frame) cancelAnimationFrame(s.frame);
+    if (this.streaming === s) this.streaming = null;
+    this.updateComposer();
+  }
+
+  // Reads a reply's events into `s` until the stream ends (or `current()` turns false): the
+  // text rendered as it grows, `start`, `done` and `error` recorded in `s`.
+  private async readReply(events: AsyncGenerator<SseEvent>, s: Streaming, current = () => true): Promise<void> {
+    for await (const ev of events) {
+      if (!current()) break;
+      if (ev.event === 'start') {
+        s.started = true;
+        const article = s.body.parentElement;
+        if (article) article.dataset.id = (JSON.parse(ev.data) as StartEvent).assistant_message_id;
+      } else if (ev.event === 'message') {
+        const piece = JSON.parse(ev.data) as { text?: string };
+        if (piece.text) {
+          s.text += piece.text;
+          this.scheduleRender(s);
+        }
+      } else if (ev.event === 'done') {
+        const done = JSON.parse(ev.data) as DoneEvent;
+        s.final = done.message;
+        if (this.usage) {
+          this.usage = { ...this.usage, remaining_tokens: done.remaining_tokens, total_tokens_used: this.usage.token_limit - done.remaining_tokens };
+          this.renderUsage();
+        }
+      } else if (ev.event === 'error') {
+        const err = JSON.parse(ev.data) as ErrorEvent;
+        s.final = err.message;
+        this.showBanner(describeError(new ApiError(200, err.error.code, err.error.message)));
+      }
+    }
   }
 
   // Markdown is rendered at most once per frame, however fast the text arrives.
@@ -994,12 +996,12 @@ export class ChatApp {
     const progress = h('progress', { max: 1, value: 0, 'aria-label': `Uploading ${file.name}` });
     const remove = h('button', { type: 'button', class: 'remove', 'aria-label': `Remove ${file.name}` }, '×');
     const el = h('div', { class: 'attachment' }, h('img', { src: preview, alt: file.name }), progress, remove);
-    const a: PendingAttachment = { file, preview, progress: 0, upload: null, error: null, abort: new AbortController(), el };
+    const a: PendingAttachment = { file, preview, upload: null, error: null, abort: new AbortController(), el };
     this.attachments.push(a);
     this.attachmentRow.appendChild(el);
     remove.addEventListener('click', () => this.removeAttachment(a));
     this.api
-      .upload(file, (f) => (progress.value = a.progress = f), a.abort.signal)
+      .upload(file, (f) => (progress.value = f), a.abort.signal)
       .then((upload) => {
         a.upload = upload;
         progress.remove();
