@@ -8,6 +8,8 @@
 //
 //   bench_stream_client gemini  PORT STREAMS SECONDS
 //   bench_stream_client atelier PORT STREAMS SECONDS TOKEN CHATS_FILE
+// CHATS_FILE has one chat id per line, optionally followed by a space and the access token of
+// its owner (then TOKEN is only the default), so that the load can come from many users.
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <chrono>
@@ -42,26 +44,29 @@ struct Target {
   std::string token;
 };
 
-std::string requestFor(const Target& t, const std::string& chatId) {
+struct Chat {
+  std::string id, token;
+};
+
+std::string requestFor(const Target& t, const Chat& chat) {
   std::string body, path;
   if (t.atelier) {
     body = R"({"message":"Suggest a palette for a generative NFT series"})";
-    path = "/api/chat/" + chatId + "/message";
+    path = "/api/chat/" + chat.id + "/message";
   } else {
     body = R"({"contents":[{"role":"user","parts":[{"text":"hi"}]}]})";
     path = "/v1beta/models/bench:streamGenerateContent?alt=sse";
   }
   std::string r =
       "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
-  if (t.atelier) r += "Authorization: Bearer " + t.token + "\r\n";
+  if (t.atelier) r += "Authorization: Bearer " + chat.token + "\r\n";
   r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   return r;
 }
 
 // One stream: returns false when the connection must be reopened.
-asio::awaitable<bool> oneStream(tcp::socket& s, const Target& t, const std::string& chatId,
-                                Samples& out) {
-  const std::string req = requestFor(t, chatId);
+asio::awaitable<bool> oneStream(tcp::socket& s, const Target& t, const Chat& chat, Samples& out) {
+  const std::string req = requestFor(t, chat);
   const auto sent = Clock::now();
   co_await asio::async_write(s, asio::buffer(req), asio::use_awaitable);
   std::string buf;
@@ -126,7 +131,7 @@ asio::awaitable<bool> oneStream(tcp::socket& s, const Target& t, const std::stri
   co_return true;
 }
 
-asio::awaitable<void> worker(Target t, std::string chatId, Clock::time_point until, Samples& out) {
+asio::awaitable<void> worker(Target t, Chat chat, Clock::time_point until, Samples& out) {
   auto ex = co_await asio::this_coro::executor;
   while (Clock::now() < until) {
     tcp::socket s(ex);
@@ -135,7 +140,7 @@ asio::awaitable<void> worker(Target t, std::string chatId, Clock::time_point unt
       co_await s.async_connect(ep, asio::use_awaitable);
       s.set_option(tcp::no_delay(true));
       while (Clock::now() < until) {
-        if (!co_await oneStream(s, t, chatId, out)) break;
+        if (!co_await oneStream(s, t, chat, out)) break;
       }
     } catch (const std::exception&) {
       ++out.errors;
@@ -163,13 +168,18 @@ int main(int argc, char** argv) {
   t.port = static_cast<unsigned short>(std::atoi(argv[2]));
   const int streams = std::atoi(argv[3]);
   const int seconds = std::atoi(argv[4]);
-  std::vector<std::string> chats(static_cast<std::size_t>(streams));
+  std::vector<Chat> chats(static_cast<std::size_t>(streams));
   if (t.atelier) {
     if (argc < 7) return 2;
     t.token = argv[5];
     std::ifstream in(argv[6]);
-    for (auto& c : chats)
-      std::getline(in, c);
+    for (auto& c : chats) {
+      std::string line;
+      std::getline(in, line);
+      const auto space = line.find(' ');
+      c.id = line.substr(0, space);
+      c.token = space == std::string::npos ? t.token : line.substr(space + 1);
+    }
   }
   asio::io_context io(1);
   Samples out;

@@ -29,6 +29,10 @@
 #include "llm/openai_provider.hpp"
 #include "mail/mailer.hpp"
 #include "net/http_client.hpp"
+#include "store/connection_source.hpp"
+#include "store/postgres/pg_listener.hpp"
+#include "store/rate_windows.hpp"
+#include "store/redis_rate_windows.hpp"
 #include "store/store.hpp"
 #include "uploads/upload_routes.hpp"
 #include "uploads/upload_service.hpp"
@@ -53,6 +57,8 @@ constexpr std::size_t kMailQueue = 1000;
 // File storage and the CPU work on images (hashing, base64): short jobs, off the I/O threads.
 constexpr std::size_t kFileThreads = 2;
 constexpr std::size_t kFileQueue = 1024;
+// The shortest generation lease (see leaseDuration).
+constexpr std::chrono::seconds kMinLease{10};
 }  // namespace
 
 class App::Impl {
@@ -103,6 +109,7 @@ class App::Impl {
     filePool_ = std::make_unique<WorkerPool>("files", kFileThreads, kFileQueue);
     http_ = std::make_unique<net::HttpClient>(main().get_executor());
     if (auto opened = openBlobStore(); !opened) return opened;
+    if (auto opened = openRateWindows(); !opened) return opened;
 
     auto site = loadWebSite();
     if (!site) return std::move(site).error();
@@ -237,9 +244,31 @@ class App::Impl {
     engine.tokenResetInterval = config_.tokenResetInterval;
     engine.lease = leaseDuration();
     engine.messagesPerMinute = static_cast<std::uint32_t>(config_.rateLimitMessagesPerMinute);
-    engine_ =
-        std::make_unique<chat::MessageEngine>(std::move(engine), *store_, *dbPool_, *clock_,
-                                              provider_.get(), generations_, metrics_, *uploads_);
+    engine_ = std::make_unique<chat::MessageEngine>(std::move(engine), *store_, *dbPool_, *clock_,
+                                                    provider_.get(), generations_, metrics_,
+                                                    *uploads_, *rateWindows_);
+    if (store_->dialect() == "postgres") {
+      // What another instance must tell this one at once comes through the database: a /stop
+      // of a reply written here, a reader re-attaching there to a reply written here (or the
+      // events of one written there).
+      relay_ = std::make_unique<chat::GenerationRelay>(chat::RelaySettings{}, *store_, *dbPool_,
+                                                       *clock_, generations_);
+      listener_ = std::make_unique<store::PgListener>(
+          store::conninfoFor(config_.databaseUrl),
+          std::vector<std::string>{std::string(store::kStopChannel),
+                                   std::string(store::kRelayRequestChannel)},
+          [this](std::string_view channel, std::string_view payload) {
+            if (channel == store::kStopChannel) {
+              engine_->stopRequested(payload);
+            } else if (channel == store::kRelayRequestChannel) {
+              relay_->requested(payload, main().get_executor());
+            } else if (channel.starts_with(store::kRelayChannelPrefix)) {
+              relay_->received(channel, payload);
+            }
+          });
+      relay_->useNotifications(*listener_);
+      engine_->useRelay(relay_.get());
+    }
     chat::registerMessageRoutes(router_, *engine_, config_.maxMessageChars,
                                 auth::requireUser(*auth_));
     registerWebRoutes(router_, site);
@@ -263,6 +292,24 @@ class App::Impl {
   }
 
   // STORAGE_URL: a directory (created if needed) or an S3 bucket.
+  // The per-user message windows every instance shares: in the database, or in Redis.
+  Result<void> openRateWindows() {
+    if (config_.redisUrl.empty()) {
+      rateWindows_ = std::make_unique<store::StoreRateWindows>(*store_);
+      return {};
+    }
+    auto endpoint = store::parseRedisUrl(config_.redisUrl);
+    if (!endpoint) return std::move(endpoint).error();
+    auto redis = std::make_unique<store::RedisRateWindows>(std::move(endpoint).value());
+    if (auto pong = redis->ping(); !pong) {
+      spdlog::warn("{}; message rate limits are not enforced until it answers",
+                   pong.error().message);
+    }
+    spdlog::info("rate-limit windows are kept in {}", redis->where());
+    rateWindows_ = std::move(redis);
+    return {};
+  }
+
   Result<void> openBlobStore() {
     const auto& s = config_.storage;
     if (!s.localRoot.empty()) {
@@ -311,7 +358,9 @@ class App::Impl {
   }
 
   std::chrono::seconds leaseDuration() const {
-    return std::max<std::chrono::seconds>(std::chrono::seconds(120), config_.upstreamTimeout * 2);
+    // A generation renews its lease whenever text arrives (at most every lease/3) and fails
+    // after UPSTREAM_TIMEOUT without any: twice that can never expire under a live one.
+    return std::max<std::chrono::seconds>(kMinLease, config_.upstreamTimeout * 2);
   }
 
   // Looks for expired leases every half lease, until shutdown.
@@ -325,6 +374,11 @@ class App::Impl {
       if (ec || server_->draining()) co_return;
       auto done = co_await dbPool_->run([this]() -> Result<void> {
         recoverGenerations();
+        // Rate windows older than the two a limit reads are of no use any more.
+        if (auto pruned = store_->pruneRateWindows(clock_->now() - 2 * chat::kMessageRateWindow);
+            !pruned) {
+          spdlog::warn("could not prune rate windows: {}", pruned.error().message);
+        }
         return {};
       });
       (void)done;
@@ -413,7 +467,10 @@ class App::Impl {
   std::unique_ptr<uploads::UploadService> uploads_;
   std::unique_ptr<llm::ModelProvider> provider_;
   chat::GenerationRegistry generations_;
+  std::unique_ptr<RateWindows> rateWindows_;
   std::unique_ptr<chat::MessageEngine> engine_;
+  std::unique_ptr<chat::GenerationRelay> relay_;
+  std::unique_ptr<store::PgListener> listener_;  // stopped before what it calls is gone
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<asio::signal_set> signals_;
   std::unique_ptr<asio::steady_timer> sweepTimer_;

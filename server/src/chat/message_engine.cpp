@@ -95,7 +95,7 @@ std::int64_t estimateTokens(std::string_view text) {
 MessageEngine::MessageEngine(EngineSettings settings, store::Store& store, WorkerPool& dbPool,
                              const Clock& clock, llm::ModelProvider* provider,
                              GenerationRegistry& registry, MetricsRegistry& metrics,
-                             uploads::UploadService& uploads)
+                             uploads::UploadService& uploads, RateWindows& rateWindows)
     : settings_(std::move(settings)),
       store_(store),
       dbPool_(dbPool),
@@ -103,7 +103,7 @@ MessageEngine::MessageEngine(EngineSettings settings, store::Store& store, Worke
       provider_(provider),
       uploads_(uploads),
       registry_(registry),
-      messageLimiter_(settings_.messagesPerMinute, std::chrono::seconds(60)),
+      rateWindows_(rateWindows),
       activeStreams_(
           metrics.gauge("atelier_active_streams", "Replies being generated and streamed now.")),
       tokensBilled_(metrics.counter("atelier_tokens_billed_total", "Tokens billed to users.")),
@@ -127,14 +127,28 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   auto chat = store_.findChat(userId, chatId);
   if (!chat) return std::move(chat).error();
   if (!chat->has_value()) return Error::make(Errc::not_found, "no such chat");
+  if (const auto& until = (*chat)->generationExpiresAt; until && *until <= now) {
+    // The instance generating here died. Its reply, saved as incomplete, comes first: the new
+    // message follows it rather than becoming its sibling.
+    auto recovered = store_.recoverGeneration(chatId, now);
+    if (!recovered) return std::move(recovered).error();
+    chat = store_.findChat(userId, chatId);
+    if (!chat) return std::move(chat).error();
+    if (!chat->has_value()) return Error::make(Errc::not_found, "no such chat");
+  }
   auto anchor = resolveAnchor(request, **chat);
   if (!anchor) return std::move(anchor).error();
   // 2. the per-user message rate
-  if (const int wait = messageLimiter_.acquire(userId, std::chrono::steady_clock::now());
-      wait > 0) {
-    Error e = Error::make(Errc::rate_limited, "too many messages; slow down");
-    e.retryAfterSeconds = wait;
-    return e;
+  if (settings_.messagesPerMinute > 0) {
+    // Shared by every instance: the window lives in the database (or Redis).
+    auto wait = rateWindows_.hit("messages:" + userId, settings_.messagesPerMinute,
+                                 kMessageRateWindow, now);
+    if (!wait) return std::move(wait).error();
+    if (*wait > 0) {
+      Error e = Error::make(Errc::rate_limited, "too many messages; slow down");
+      e.retryAfterSeconds = *wait;
+      return e;
+    }
   }
   // 3. the token limit (the reservation below is the atomic check)
   auto usage = store_.getUsage(userId, now, settings_.tokenResetInterval);
@@ -587,8 +601,11 @@ asio::awaitable<void> MessageEngine::checkpoint(std::shared_ptr<Generation> g,
   if (!held) {
     spdlog::warn("could not checkpoint the reply to chat {}: {}", g->chatId(),
                  held.error().message);
-  } else if (!*held) {
+  } else if (*held == store::LeaseState::lost) {
     state->lost = true;
+  } else if (*held == store::LeaseState::stopRequested) {
+    // Asked through another instance, and its notification did not reach us (or came first).
+    g->requestStop(Generation::StopReason::user);
   }
   state->inFlight = false;
 }
@@ -598,20 +615,51 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::running(std:
   auto chat = co_await dbPool_.run([&] { return store_.findChat(userId, chatId); });
   if (!chat) co_return std::move(chat).error();
   if (!chat->has_value()) co_return Error::make(Errc::not_found, "no such chat");
-  auto g = registry_.find(chatId);
-  if (!g || g->userId() != userId) co_return std::shared_ptr<Generation>();
-  co_return g;
+  if (auto g = registry_.find(chatId); g && g->userId() == userId) co_return g;
+  // Maybe being written by another instance.
+  auto active = co_await dbPool_.run([&] { return store_.activeGeneration(chatId, clock_.now()); });
+  if (!active) co_return std::move(active).error();
+  if (!active->has_value()) co_return std::shared_ptr<Generation>();
+  if (auto g = registry_.find(chatId); g && g->id() == **active) co_return g;  // started here
+  if (relay_ == nullptr) {
+    co_return Error::make(Errc::generation_in_progress,
+                          "the reply is being written by another server process; it will be in "
+                          "the chat when it is done");
+  }
+  std::string generationId = **active;
+  co_return co_await relay_->attach(std::move(userId), std::move(chatId), std::move(generationId));
 }
 
 asio::awaitable<Result<void>> MessageEngine::stop(std::string userId, std::string chatId) {
   auto chat = co_await dbPool_.run([&] { return store_.findChat(userId, chatId); });
   if (!chat) co_return std::move(chat).error();
   if (!chat->has_value()) co_return Error::make(Errc::not_found, "no such chat");
-  auto g = registry_.find(chatId);
-  if (!g || g->userId() != userId)
+  if (auto g = registry_.find(chatId); g && g->userId() == userId) {
+    g->requestStop(Generation::StopReason::user);
+    co_return Result<void>{};
+  }
+  // Maybe running on another instance: mark its lease and notify it.
+  auto elsewhere =
+      co_await dbPool_.run([&] { return store_.requestStop(userId, chatId, clock_.now()); });
+  if (!elsewhere) co_return std::move(elsewhere).error();
+  if (!elsewhere->has_value())
     co_return Error::make(Errc::not_found, "no reply is being generated in this chat");
-  g->requestStop(Generation::StopReason::user);
+  // It may have been this instance's after all (it started meanwhile).
+  if (auto g = registry_.find(chatId); g && g->id() == **elsewhere) {
+    g->requestStop(Generation::StopReason::user);
+  }
   co_return Result<void>{};
+}
+
+void MessageEngine::stopRequested(std::string_view notification) {
+  const auto colon = notification.find(':');
+  if (colon == std::string_view::npos) return;
+  const std::string chatId(notification.substr(0, colon));
+  const auto generationId = notification.substr(colon + 1);
+  if (auto g = registry_.find(chatId); g && g->id() == generationId) {
+    spdlog::info("stopping the reply in chat {}: asked through another instance", chatId);
+    g->requestStop(Generation::StopReason::user);
+  }
 }
 
 }  // namespace atelier::chat

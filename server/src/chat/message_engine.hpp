@@ -10,11 +10,13 @@
 #include <string>
 
 #include "chat/generation.hpp"
+#include "chat/generation_relay.hpp"
 #include "http/middleware.hpp"
 #include "llm/provider.hpp"
 #include "store/store.hpp"
 #include "uploads/upload_service.hpp"
 #include "util/metrics.hpp"
+#include "util/rate_window.hpp"
 #include "util/result.hpp"
 #include "util/time.hpp"
 #include "util/worker_pool.hpp"
@@ -55,6 +57,8 @@ struct SendRequest {
 };
 
 inline constexpr std::size_t kMaxAttachments = 4;
+// RATE_LIMIT_MESSAGES_PER_MINUTE's window.
+inline constexpr std::chrono::seconds kMessageRateWindow{60};
 // Images travel inline (base64) in the provider request, whose size Gemini caps at 20 MB:
 // the raw bytes of the images in one request stay under this.
 inline constexpr std::int64_t kMaxInlineImageBytes = std::int64_t{15} << 20;
@@ -69,18 +73,25 @@ class MessageEngine {
   // `provider` may be null: sending then answers 503 provider_not_configured.
   MessageEngine(EngineSettings settings, store::Store& store, WorkerPool& dbPool,
                 const Clock& clock, llm::ModelProvider* provider, GenerationRegistry& registry,
-                MetricsRegistry& metrics, uploads::UploadService& uploads);
+                MetricsRegistry& metrics, uploads::UploadService& uploads,
+                RateWindows& rateWindows);
 
   // Checks, reserves, calls the provider; on success the generation runs on `executor` and
   // its first frame (`start`) is ready. Errors are the contract's plain JSON errors.
   boost::asio::awaitable<Result<std::shared_ptr<Generation>>> send(
       SendRequest request, boost::asio::any_io_executor executor);
-  // The generation running in the user's chat on this instance (null when none; 404 when the
-  // chat is not the user's).
+  // The generation running in the user's chat (null when none; 404 when the chat is not the
+  // user's): this instance's, or a mirror of another instance's through the relay (409
+  // generation_in_progress when there is none, as on SQLite).
+  void useRelay(GenerationRelay* relay) { relay_ = relay; }
   boost::asio::awaitable<Result<std::shared_ptr<Generation>>> running(std::string userId,
                                                                       std::string chatId);
-  // Stops the generation running in the chat (404 when none, or another user's chat).
+  // Stops the generation running in the chat, on this instance or another one (404 when
+  // none, or another user's chat).
   boost::asio::awaitable<Result<void>> stop(std::string userId, std::string chatId);
+  // A stop asked for through another instance ("<chat_id>:<generation_id>", from
+  // store::kStopChannel): stops that generation if it runs here. Any thread.
+  void stopRequested(std::string_view notification);
 
   GenerationRegistry& registry() { return registry_; }
   Gauge& activeStreams() { return activeStreams_; }
@@ -137,7 +148,8 @@ class MessageEngine {
   llm::ModelProvider* provider_;
   uploads::UploadService& uploads_;
   GenerationRegistry& registry_;
-  http::RateLimiter messageLimiter_;
+  RateWindows& rateWindows_;
+  GenerationRelay* relay_ = nullptr;
   Gauge& activeStreams_;
   Counter& tokensBilled_;
   Family<Counter>& providerErrors_;

@@ -315,7 +315,7 @@ Result<Config> loadConfig(const EnvMap& env) {
   r.integer("MAX_CONTEXT_TOKENS", c.maxContextTokens, 100, 10'000'000);
   r.integer("THREADS", c.threads, 1, 256);
   r.duration("SHUTDOWN_GRACE", c.shutdownGrace, true);
-  readSchemeUrl(r, "REDIS_URL", {"redis", "rediss"}, c.redisUrl);
+  readSchemeUrl(r, "REDIS_URL", {"redis"}, c.redisUrl);  // hiredis 0.14: no TLS
   r.string("WEB_DIR", c.webDir);
 
   r.string("LOG_LEVEL", c.logLevel);

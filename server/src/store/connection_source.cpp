@@ -61,8 +61,6 @@ struct PgPool::Slot {
   std::unique_ptr<PgConnection> conn;
 };
 
-namespace {
-
 // libpq takes URIs; add a connect timeout (so an unreachable server fails promptly) and
 // our application name unless the URL sets them.
 std::string conninfoFor(std::string url) {
@@ -76,8 +74,6 @@ std::string conninfoFor(std::string url) {
   if (!extra.empty()) url += sep + extra;
   return url;
 }
-
-}  // namespace
 
 PgPool::PgPool(std::string url, int size, std::chrono::milliseconds acquireTimeout)
     : conninfo_(conninfoFor(std::move(url))), acquireTimeout_(acquireTimeout) {

@@ -80,4 +80,8 @@ class PgPool final : public ConnectionSource {
   std::condition_variable cv_;
 };
 
+// libpq takes URIs; adds a connect timeout (so an unreachable server fails promptly) and our
+// application name unless the URL sets them.
+std::string conninfoFor(std::string url);
+
 }  // namespace atelier::store

@@ -12,6 +12,7 @@
 
 #include "store/migrations.hpp"
 #include "util/crypto.hpp"
+#include "util/rate_window.hpp"
 #include "util/text.hpp"
 
 namespace atelier::store {
@@ -73,6 +74,7 @@ Chat toChat(const Row& r) {
   c.currentMessageId = r[4];
   c.createdAt = toTime(r[5]);
   c.updatedAt = toTime(r[6]);
+  if (r[7]) c.generationExpiresAt = toTime(r[7]);
   return c;
 }
 
@@ -107,8 +109,9 @@ Message toMessage(const Row& r) {
 #define USER_COLS                                                                            \
   "user_id, email, password_hash, display_name, email_verified, disabled, @ts(created_at), " \
   "@ts(updated_at)"
-#define CHAT_COLS \
-  "chat_id, user_id, title, is_active, current_message_id, @ts(created_at), @ts(updated_at)"
+#define CHAT_COLS                                                                              \
+  "chat_id, user_id, title, is_active, current_message_id, @ts(created_at), @ts(updated_at), " \
+  "@ts(generation_expires_at)"
 #define UPLOAD_COLS "upload_id, user_id, object_key, mime_type, size_bytes, sha256, @ts(created_at)"
 #define MESSAGE_COLS                                                                   \
   "message_id, chat_id, parent_message_id, role, content, metadata, tokens_consumed, " \
@@ -974,17 +977,18 @@ Result<void> SqlStore::claimGeneration(std::string_view userId, std::string_view
   return {};
 }
 
-Result<bool> SqlStore::writeCheckpoint(SqlConnection& c, const std::string& chatId,
-                                       std::string_view generationId,
-                                       const GenerationCheckpoint& cp, TimePoint leaseUntil) {
+Result<LeaseState> SqlStore::writeCheckpoint(SqlConnection& c, const std::string& chatId,
+                                             std::string_view generationId,
+                                             const GenerationCheckpoint& cp, TimePoint leaseUntil) {
   auto r = run(c,
                "UPDATE chats SET generation_expires_at = @tsp($3), generation_reply_id = $4, "
                "generation_parent_id = $5, generation_text = $6, generation_billed = $7 "
-               "WHERE chat_id = $1 AND generation_id = $2",
+               "WHERE chat_id = $1 AND generation_id = $2 RETURNING generation_stop_requested",
                {chatId, std::string(generationId), ms(leaseUntil), nullIfEmpty(cp.replyId),
                 nullIfEmpty(cp.parentId), cp.text, cp.billed});
   if (!r) return std::move(r).error();
-  return r->affected > 0;
+  if (r->empty()) return LeaseState::lost;
+  return toBool(r->rows.front()[0]) ? LeaseState::stopRequested : LeaseState::held;
 }
 
 Result<void> SqlStore::beginReply(const Message& userMessage, std::string_view title,
@@ -1024,9 +1028,11 @@ Result<void> SqlStore::beginRegeneration(std::string_view chatId, std::string_vi
   return {};
 }
 
-Result<bool> SqlStore::checkpointGeneration(std::string_view chatId, std::string_view generationId,
-                                            const GenerationCheckpoint& cp, TimePoint leaseUntil) {
-  if (!isUuid(chatId)) return false;
+Result<LeaseState> SqlStore::checkpointGeneration(std::string_view chatId,
+                                                  std::string_view generationId,
+                                                  const GenerationCheckpoint& cp,
+                                                  TimePoint leaseUntil) {
+  if (!isUuid(chatId)) return LeaseState::lost;
   auto lease = source_->acquire(true);
   if (!lease) return std::move(lease).error();
   return writeCheckpoint(**lease, std::string(chatId), generationId, cp, leaseUntil);
@@ -1035,7 +1041,7 @@ Result<bool> SqlStore::checkpointGeneration(std::string_view chatId, std::string
 #define CLEAR_LEASE                                                                  \
   "generation_id = NULL, generation_expires_at = NULL, generation_reply_id = NULL, " \
   "generation_parent_id = NULL, generation_text = NULL, generation_reserved = 0, "   \
-  "generation_billed = 0"
+  "generation_billed = 0, generation_stop_requested = FALSE"
 
 Result<Usage> SqlStore::finishGeneration(const FinishedGeneration& f) {
   if (!isUuid(f.userId) || !isUuid(f.chatId)) return Error::make(Errc::not_found, "no such chat");
@@ -1106,6 +1112,20 @@ Result<int> SqlStore::recoverGenerations(TimePoint now) {
   return recovered;
 }
 
+Result<bool> SqlStore::recoverGeneration(std::string_view chatId, TimePoint now) {
+  if (!isUuid(chatId)) return false;
+  const std::string cid(chatId);
+  return transaction<bool>([&](SqlConnection& c) -> Result<bool> {
+    auto held = run(c,
+                    "SELECT generation_id FROM chats WHERE chat_id = $1 AND generation_id IS NOT "
+                    "NULL AND generation_expires_at <= @tsp($2)",
+                    {cid, ms(now)});
+    if (!held) return std::move(held).error();
+    if (held->empty() || !held->rows[0][0]) return false;
+    return recoverLease(c, cid, *held->rows[0][0], now);
+  });
+}
+
 Result<void> SqlStore::releaseGeneration(std::string_view chatId, std::string_view generationId) {
   if (!isUuid(chatId)) return {};
   auto r = changed("UPDATE chats SET " CLEAR_LEASE " WHERE chat_id = $1 AND generation_id = $2",
@@ -1124,6 +1144,93 @@ Result<std::optional<std::string>> SqlStore::activeGeneration(std::string_view c
   if (!r) return std::move(r).error();
   if (r->empty() || !r->rows[0][0]) return std::optional<std::string>();
   return std::optional<std::string>(*r->rows[0][0]);
+}
+
+Result<std::optional<std::string>> SqlStore::requestStop(std::string_view userId,
+                                                         std::string_view chatId, TimePoint now) {
+  if (!isUuid(userId) || !isUuid(chatId)) return std::optional<std::string>();
+  const std::string cid(chatId);
+  return transaction<std::optional<std::string>>(
+      [&](SqlConnection& c) -> Result<std::optional<std::string>> {
+        auto marked = run(c,
+                          "UPDATE chats SET generation_stop_requested = TRUE WHERE chat_id = $1 "
+                          "AND user_id = $2 AND generation_id IS NOT NULL AND "
+                          "generation_expires_at > @tsp($3) RETURNING generation_id",
+                          {cid, std::string(userId), ms(now)});
+        if (!marked) return std::move(marked).error();
+        if (marked->empty() || !marked->rows[0][0]) return std::optional<std::string>();
+        std::string generationId = *marked->rows[0][0];
+        if (dialect_ == Dialect::postgres) {
+          // Delivered when the transaction commits, to every instance listening.
+          auto notified = c.exec("SELECT pg_notify($1, $2)",
+                                 {std::string(kStopChannel), cid + ":" + generationId});
+          if (!notified) return std::move(notified).error();
+        }
+        return std::optional<std::string>(std::move(generationId));
+      });
+}
+
+// ---- rate windows --------------------------------------------------------------------------
+
+Result<int> SqlStore::hitRateWindow(std::string_view key, std::uint32_t limit,
+                                    std::chrono::seconds period, TimePoint now) {
+  const auto at = windowAt(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()), period);
+  const std::int64_t periodMs = std::chrono::milliseconds(period).count();
+  // One statement, atomic per key on both databases: roll the window forward when it has
+  // passed (the hits of the window just before become `previous_hits`), then count the hit.
+  // A window start behind the stored one (an instance whose clock lags) counts in the
+  // stored window rather than resetting it.
+  auto lease = source_->acquire(true);
+  if (!lease) return std::move(lease).error();
+  auto hit = run(**lease,
+                 "INSERT INTO rate_windows (key, window_start, hits, previous_hits) "
+                 "VALUES ($1, $2, 1, 0) ON CONFLICT (key) DO UPDATE SET "
+                 "previous_hits = CASE WHEN rate_windows.window_start >= excluded.window_start "
+                 "THEN rate_windows.previous_hits WHEN rate_windows.window_start = "
+                 "excluded.window_start - CAST($3 AS BIGINT) THEN rate_windows.hits ELSE 0 END, "
+                 "hits = CASE WHEN rate_windows.window_start >= excluded.window_start "
+                 "THEN rate_windows.hits + 1 ELSE 1 END, "
+                 "window_start = CASE WHEN rate_windows.window_start >= excluded.window_start "
+                 "THEN rate_windows.window_start ELSE excluded.window_start END "
+                 "RETURNING hits, previous_hits, window_start",
+                 {std::string(key), at.startMs, periodMs});
+  if (!hit) return std::move(hit).error();
+  if (hit->empty()) return Error::make(Errc::internal, "rate window: no row returned");
+  const auto& row = hit->rows.front();
+  const std::int64_t windowStart = toInt(row[2]);
+  const auto into = std::chrono::milliseconds(
+      std::clamp<std::int64_t>(at.startMs + at.into.count() - windowStart, 0, periodMs));
+  const int wait = slidingWindowWait({toInt(row[0]), toInt(row[1])}, limit, period, into);
+  if (wait > 0) {
+    // A refused hit does not count: a client that keeps trying is told the same wait.
+    auto undone = run(**lease,
+                      "UPDATE rate_windows SET hits = hits - 1 WHERE key = $1 AND "
+                      "window_start = $2 AND hits > 0",
+                      {std::string(key), windowStart});
+    if (!undone) return std::move(undone).error();
+  }
+  return wait;
+}
+
+Result<std::int64_t> SqlStore::pruneRateWindows(TimePoint before) {
+  auto lease = source_->acquire(true);
+  if (!lease) return std::move(lease).error();
+  auto r = run(**lease, "DELETE FROM rate_windows WHERE window_start < $1", {ms(before)});
+  if (!r) return std::move(r).error();
+  return r->affected;
+}
+
+Result<void> SqlStore::notify(std::string_view channel, std::string_view payload) {
+  if (dialect_ != Dialect::postgres)
+    return Error::make(Errc::unavailable, "notifications need PostgreSQL");
+  if (payload.size() > kMaxNotifyPayload)
+    return Error::make(Errc::internal, "a notification payload is too long");
+  auto lease = source_->acquire(false);
+  if (!lease) return std::move(lease).error();
+  auto r = (*lease)->exec("SELECT pg_notify($1, $2)", {std::string(channel), std::string(payload)});
+  if (!r) return std::move(r).error();
+  return {};
 }
 
 // ---- uploads -------------------------------------------------------------------------------

@@ -73,9 +73,9 @@ class SqlStore final : public Store {
                                  std::string_view generationId,
                                  const GenerationCheckpoint& checkpoint, TimePoint now,
                                  TimePoint leaseUntil) override;
-  Result<bool> checkpointGeneration(std::string_view chatId, std::string_view generationId,
-                                    const GenerationCheckpoint& checkpoint,
-                                    TimePoint leaseUntil) override;
+  Result<LeaseState> checkpointGeneration(std::string_view chatId, std::string_view generationId,
+                                          const GenerationCheckpoint& checkpoint,
+                                          TimePoint leaseUntil) override;
   Result<std::vector<TreeNode>> messageTree(std::string_view chatId) override;
   Result<std::vector<Message>> messagesByIds(std::string_view chatId,
                                              const std::vector<std::string>& ids) override;
@@ -89,9 +89,16 @@ class SqlStore final : public Store {
                                         const std::vector<std::string>& words, int limit) override;
   Result<Usage> finishGeneration(const FinishedGeneration& finished) override;
   Result<int> recoverGenerations(TimePoint now) override;
+  Result<bool> recoverGeneration(std::string_view chatId, TimePoint now) override;
   Result<void> releaseGeneration(std::string_view chatId, std::string_view generationId) override;
   Result<std::optional<std::string>> activeGeneration(std::string_view chatId,
                                                       TimePoint now) override;
+  Result<std::optional<std::string>> requestStop(std::string_view userId, std::string_view chatId,
+                                                 TimePoint now) override;
+  Result<int> hitRateWindow(std::string_view key, std::uint32_t limit, std::chrono::seconds period,
+                            TimePoint now) override;
+  Result<std::int64_t> pruneRateWindows(TimePoint before) override;
+  Result<void> notify(std::string_view channel, std::string_view payload) override;
   Result<std::vector<Message>> branchMessages(std::string_view chatId, std::string_view leafId,
                                               std::int64_t maxMessages) override;
   Result<void> insertUpload(const Upload& u) override;
@@ -112,9 +119,9 @@ class SqlStore final : public Store {
   Result<bool> recoverLease(SqlConnection& c, const std::string& chatId,
                             const std::string& generationId, TimePoint now);
   // The checkpoint and lease extension of checkpointGeneration, on `c`.
-  Result<bool> writeCheckpoint(SqlConnection& c, const std::string& chatId,
-                               std::string_view generationId, const GenerationCheckpoint& cp,
-                               TimePoint leaseUntil);
+  Result<LeaseState> writeCheckpoint(SqlConnection& c, const std::string& chatId,
+                                     std::string_view generationId, const GenerationCheckpoint& cp,
+                                     TimePoint leaseUntil);
   // Replaces a reservation by the tokens billed (never below 0); the usage after.
   Result<Usage> settle(SqlConnection& c, const std::string& userId, std::int64_t reserved,
                        std::int64_t billed);

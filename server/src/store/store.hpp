@@ -177,10 +177,12 @@ class Store {
                                          const GenerationCheckpoint& checkpoint, TimePoint now,
                                          TimePoint leaseUntil) = 0;
   // Extends the lease and records what the generation would leave behind if it died now.
-  // False when this generation no longer holds the lease.
-  virtual Result<bool> checkpointGeneration(std::string_view chatId, std::string_view generationId,
-                                            const GenerationCheckpoint& checkpoint,
-                                            TimePoint leaseUntil) = 0;
+  // Says whether this generation still holds the lease, and whether a stop was asked for
+  // (requestStop, possibly through another instance).
+  virtual Result<LeaseState> checkpointGeneration(std::string_view chatId,
+                                                  std::string_view generationId,
+                                                  const GenerationCheckpoint& checkpoint,
+                                                  TimePoint leaseUntil) = 0;
   // In one transaction: saves the reply (when any), replaces the reservation by the billed
   // tokens and gives the lease up. Returns the usage after; Errc::unavailable, with nothing
   // saved or billed, when the lease is no longer this generation's (it was recovered).
@@ -190,12 +192,33 @@ class Store {
   // billed tokens, the lease cleared — each chat once even when instances race. Returns how
   // many generations were recovered.
   virtual Result<int> recoverGenerations(TimePoint now) = 0;
+  // The same for one chat, when its lease has expired by `now`. False when there was none.
+  virtual Result<bool> recoverGeneration(std::string_view chatId, TimePoint now) = 0;
   // Gives the lease up (no-op when this generation does not hold it).
   virtual Result<void> releaseGeneration(std::string_view chatId,
                                          std::string_view generationId) = 0;
   // The generation holding a live lease on the chat, if any.
   virtual Result<std::optional<std::string>> activeGeneration(std::string_view chatId,
                                                               TimePoint now) = 0;
+  // Asks the generation holding a live lease on the user's chat to stop, wherever it runs:
+  // marks the lease (its owner sees the mark at the next renewal) and, on PostgreSQL,
+  // notifies kStopChannel with "<chat_id>:<generation_id>" when the mark commits. The
+  // generation's id, or nullopt when none runs there (or the chat is not the user's).
+  virtual Result<std::optional<std::string>> requestStop(std::string_view userId,
+                                                         std::string_view chatId,
+                                                         TimePoint now) = 0;
+  // Sends `payload` (valid UTF-8, at most kMaxNotifyPayload bytes) on a PostgreSQL channel
+  // to every session listening on it. Errc::unavailable on SQLite, which has none.
+  virtual Result<void> notify(std::string_view channel, std::string_view payload) = 0;
+
+  // ---- rate windows ----------------------------------------------------------------------
+  // Counts one hit of `key` against `limit` per `period` in a window every instance shares
+  // (a sliding window over two fixed ones). 0 when the hit is allowed, else the seconds until
+  // one would be; a refused hit is not counted.
+  virtual Result<int> hitRateWindow(std::string_view key, std::uint32_t limit,
+                                    std::chrono::seconds period, TimePoint now) = 0;
+  // Forgets the windows not hit since `before`.
+  virtual Result<std::int64_t> pruneRateWindows(TimePoint before) = 0;
 
   // ---- uploads ---------------------------------------------------------------------------
   virtual Result<void> insertUpload(const Upload& u) = 0;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/time.hpp"
@@ -65,6 +66,8 @@ struct Chat {
   std::optional<std::string> currentMessageId;
   TimePoint createdAt;
   TimePoint updatedAt;
+  // When the lease of the generation holding the chat ends (none: no generation).
+  std::optional<TimePoint> generationExpiresAt;
 };
 
 struct NewChat {
@@ -140,6 +143,23 @@ struct GenerationCheckpoint {
   std::string text;      // the reply so far
   std::int64_t billed = 0;
 };
+
+// What renewing a generation's lease found.
+enum class LeaseState {
+  held,           // still this generation's
+  lost,           // recovered by another instance after it expired: give the reply up
+  stopRequested,  // still held, and a stop was asked for (possibly through another instance)
+};
+
+// The PostgreSQL channel on which requestStop notifies the instance running the generation.
+inline constexpr std::string_view kStopChannel = "atelier_stop";
+// The channel on which an instance asks the one running a generation to relay its events
+// ("<chat_id>:<generation_id>:<subscription>"), and the prefix of the channel each relay
+// answers on ("atelier_relay_<subscription>"). See chat/generation_relay.hpp.
+inline constexpr std::string_view kRelayRequestChannel = "atelier_relay";
+inline constexpr std::string_view kRelayChannelPrefix = "atelier_relay_";
+// PostgreSQL refuses a notification payload of 8,000 bytes or more.
+inline constexpr std::size_t kMaxNotifyPayload = 7999;
 
 // A finished generation: its reply (if any text or a status worth keeping), saved together
 // with the settlement of its reservation and the release of its lease.

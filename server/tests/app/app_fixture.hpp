@@ -19,10 +19,16 @@ struct Session {
   std::string refresh;
 };
 
-class AppFixture : public ::testing::TestWithParam<test::DbKind> {
+// The database a test parameter names (suites with richer parameters overload this).
+inline test::DbKind dbOf(test::DbKind kind) {
+  return kind;
+}
+
+template <class Param>
+class BasicAppFixture : public ::testing::TestWithParam<Param> {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<test::TestDatabase>(GetParam());
+    db_ = std::make_unique<test::TestDatabase>(dbOf(this->GetParam()));
     ATELIER_REQUIRE_DATABASE(*db_);
     config::EnvMap env{{"HOST", "127.0.0.1"},
                        {"PORT", "0"},
@@ -112,5 +118,7 @@ class AppFixture : public ::testing::TestWithParam<test::DbKind> {
   std::unique_ptr<App> app_;
   int counter_ = 0;
 };
+
+using AppFixture = BasicAppFixture<test::DbKind>;
 
 }  // namespace atelier::app

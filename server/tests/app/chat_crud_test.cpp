@@ -2,8 +2,6 @@
 // concurrency), paging, ordering, isolation between users.
 #include <gtest/gtest.h>
 
-#include <barrier>
-#include <thread>
 
 #include "app/app_fixture.hpp"
 #include "store/store.hpp"
@@ -126,21 +124,11 @@ TEST_P(ChatCrudTest, TheSixthActiveChatIsRefused) {
 
 TEST_P(ChatCrudTest, TwentyConcurrentCreatesLeaveExactlyFive) {
   const auto s = newUser("race");
-  std::barrier sync(20);
-  std::atomic<int> created{0}, refused{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 20; ++i) {
-    threads.emplace_back([&, i] {
-      sync.arrive_and_wait();
-      auto r = post("/api/chat", {{"title", "race " + std::to_string(i)}}, s.access);
-      if (r.status == 201) ++created;
-      if (r.status == 403 && r.errorCode() == "chat_limit_reached") ++refused;
-    });
-  }
-  for (auto& t : threads)
-    t.join();
-  EXPECT_EQ(created.load(), 5);
-  EXPECT_EQ(refused.load(), 15);
+  const auto race = test::raceChatCreates(20, [&](int i) {
+    return post("/api/chat", {{"title", "race " + std::to_string(i)}}, s.access);
+  });
+  EXPECT_EQ(race.created, 5);
+  EXPECT_EQ(race.refused, 15);
   EXPECT_EQ(get("/api/chat", s.access).json.at("total"), 5);
 }
 

@@ -1,4 +1,5 @@
-// The app wired to a fake Gemini, with helpers to open chats and send messages over SSE.
+// The app wired to a fake model, with helpers to open chats and send messages over SSE:
+// BasicChatFixture for any parameter, GeminiAppFixture for suites about Gemini alone.
 #pragma once
 
 #include <boost/json/serialize.hpp>
@@ -9,25 +10,18 @@
 
 namespace atelier::app {
 
-class GeminiAppFixture : public AppFixture {
+template <class Param>
+class BasicChatFixture : public BasicAppFixture<Param> {
  protected:
-  // The provider settings; subclasses add theirs.
-  config::EnvMap geminiEnv() const {
-    return {{"GEMINI_API_KEY", test::FakeGemini::kApiKey},
-            {"GEMINI_BASE_URL", gemini_.baseUrl()},
-            {"GEMINI_MODEL", "gemini-test"}};
-  }
-  config::EnvMap extraEnv() const override { return geminiEnv(); }
-
   std::string chatOf(const Session& s) {
-    auto r = post("/api/chat", boost::json::object{}, s.access);
+    auto r = this->post("/api/chat", boost::json::object{}, s.access);
     EXPECT_EQ(r.status, 201);
     return r.status == 201 ? std::string(r.json.at("chat_id").as_string()) : std::string();
   }
   std::unique_ptr<test::SseClient> send(const Session& s, const std::string& chatId,
                                         const std::string& message) {
     return std::make_unique<test::SseClient>(
-        app_->port(), "/api/chat/" + chatId + "/message",
+        this->app_->port(), "/api/chat/" + chatId + "/message",
         boost::json::serialize(boost::json::object{{"message", message}}), s.access);
   }
   // Every `text` of the unnamed events, in order.
@@ -38,9 +32,46 @@ class GeminiAppFixture : public AppFixture {
     }
     return out;
   }
-  std::int64_t used(const Session& s) {
-    return get("/api/usage", s.access).json.at("total_tokens_used").as_int64();
+  // The first `n` events of a stream (fewer when it ends sooner: callers check the size).
+  static std::vector<test::SseEventRecord> firstEvents(test::SseClient& c, std::size_t n) {
+    std::vector<test::SseEventRecord> out;
+    while (out.size() < n) {
+      auto e = c.next();
+      if (!e) break;
+      out.push_back(*e);
+    }
+    return out;
   }
+  // `seen` (read from `start` until the connection dropped) then `rest` (re-attached with
+  // the last id seen): every frame exactly once, ids consecutive, ending in `done`. The whole.
+  static std::vector<test::SseEventRecord> joinResumed(
+      const std::vector<test::SseEventRecord>& seen,
+      const std::vector<test::SseEventRecord>& rest) {
+    std::vector<test::SseEventRecord> all = seen;
+    all.insert(all.end(), rest.begin(), rest.end());
+    EXPECT_FALSE(seen.empty());
+    EXPECT_FALSE(rest.empty());
+    if (seen.empty() || rest.empty()) return all;
+    EXPECT_NE(rest.front().event, "start");
+    EXPECT_EQ(rest.back().event, "done");
+    const std::string aid(seen.front().json().at("assistant_message_id").as_string());
+    for (std::size_t i = 1; i < all.size(); ++i)
+      EXPECT_EQ(all[i].id, aid + ":" + std::to_string(i)) << i;
+    return all;
+  }
+  std::int64_t used(const Session& s) {
+    return this->get("/api/usage", s.access).json.at("total_tokens_used").as_int64();
+  }
+};
+
+class GeminiAppFixture : public BasicChatFixture<test::DbKind> {
+ protected:
+  // The provider settings; subclasses add theirs.
+  config::EnvMap geminiEnv() const {
+    const auto env = gemini_.env();
+    return {env.begin(), env.end()};
+  }
+  config::EnvMap extraEnv() const override { return geminiEnv(); }
 
   test::FakeGemini gemini_;
 };

@@ -1,12 +1,13 @@
 // How sending a message fails, and how it does not overspend: a provider that never answers,
 // stalls mid-reply, blocks the prompt, or is not configured; the per-user message rate; and
-// ten parallel sends against a small quota. Real HTTP, real databases, the fake Gemini.
+// ten parallel sends against a small quota. Real HTTP, real databases, the fake of each
+// model provider (the suite runs once per provider and database).
 #include <gtest/gtest.h>
 
 #include <barrier>
 #include <thread>
 
-#include "app/gemini_app_fixture.hpp"
+#include "app/provider_app_fixture.hpp"
 #include "support/server_process.hpp"
 
 namespace atelier::app {
@@ -15,13 +16,13 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 using test::DbKind;
-using test::GeminiScript;
+using test::ModelScript;
 using test::SseClient;
 
-class MessageFailureTest : public GeminiAppFixture {
+class MessageFailureTest : public ProviderAppFixture {
  protected:
   config::EnvMap extraEnv() const override {
-    auto env = geminiEnv();
+    auto env = modelEnv();
     env["UPSTREAM_TIMEOUT"] = "1s";
     env["RATE_LIMIT_MESSAGES_PER_MINUTE"] = "3";
     return env;
@@ -31,9 +32,9 @@ class MessageFailureTest : public GeminiAppFixture {
 TEST_P(MessageFailureTest, AProviderThatNeverAnswersIs504AndKeepsNothing) {
   const auto s = newUser("silent");
   const auto chat = chatOf(s);
-  GeminiScript silent;
+  ModelScript silent;
   silent.stallBeforeHead = true;
-  gemini_.script(silent);
+  model_->script(silent);
   auto c = send(s, chat, "anyone there?");
   EXPECT_EQ(c->status(), 504);
   EXPECT_EQ(json::parse(c->errorBody()).at("error").at("code"), "upstream_timeout");
@@ -44,10 +45,10 @@ TEST_P(MessageFailureTest, AProviderThatNeverAnswersIs504AndKeepsNothing) {
 TEST_P(MessageFailureTest, AStallMidReplyEndsWithUpstreamTimeoutAndKeepsWhatArrived) {
   const auto s = newUser("stall");
   const auto chat = chatOf(s);
-  GeminiScript stall;
+  ModelScript stall;
   stall.chunks = {"half ", "a ", "thought"};
   stall.stallAfter = 2;
-  gemini_.script(stall);
+  model_->script(stall);
   auto events = send(s, chat, "think")->rest();
   ASSERT_FALSE(events.empty());
   ASSERT_EQ(events.back().event, "error");
@@ -57,7 +58,7 @@ TEST_P(MessageFailureTest, AStallMidReplyEndsWithUpstreamTimeoutAndKeepsWhatArri
   EXPECT_EQ(e.at("message").at("metadata").at("status"), "incomplete");
   // The chat is free again and the estimate was billed.
   EXPECT_GT(used(s), 0);
-  gemini_.script(GeminiScript{});
+  model_->script(ModelScript{});
   EXPECT_EQ(send(s, chat, "again")->status(), 200);
 }
 
@@ -66,9 +67,9 @@ TEST_P(MessageFailureTest, AStallMidReplyEndsWithUpstreamTimeoutAndKeepsWhatArri
 TEST_P(MessageFailureTest, HeadersWithoutAFrameAre504) {
   const auto s = newUser("stall0");
   const auto chat = chatOf(s);
-  GeminiScript stall;
+  ModelScript stall;
   stall.stallAfter = 0;
-  gemini_.script(stall);
+  model_->script(stall);
   auto c = send(s, chat, "think");
   EXPECT_EQ(c->status(), 504);
   EXPECT_EQ(json::parse(c->errorBody()).at("error").at("code"), "upstream_timeout");
@@ -79,10 +80,10 @@ TEST_P(MessageFailureTest, HeadersWithoutAFrameAre504) {
 TEST_P(MessageFailureTest, ABlockedPromptEndsWithDoneAndTheBlockReason) {
   const auto s = newUser("blocked");
   const auto chat = chatOf(s);
-  GeminiScript blocked;
+  ModelScript blocked;
   blocked.blockReason = "SAFETY";
   blocked.promptTokens = 42;
-  gemini_.script(blocked);
+  model_->script(blocked);
   auto events = send(s, chat, "something unsafe")->rest();
   ASSERT_EQ(events.back().event, "done");
   const auto d = events.back().json();
@@ -95,9 +96,9 @@ TEST_P(MessageFailureTest, ABlockedPromptEndsWithDoneAndTheBlockReason) {
 TEST_P(MessageFailureTest, MalformedProviderFramesEndWithAnErrorNotACrash) {
   const auto s = newUser("garbage");
   const auto chat = chatOf(s);
-  GeminiScript garbage;
+  ModelScript garbage;
   garbage.rawFrame = R"({"candidates": [{"content": {"parts": [{"text": 12}]}}]} trailing)";
-  gemini_.script(garbage);
+  model_->script(garbage);
   auto events = send(s, chat, "hi")->rest();
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back().event, "error");
@@ -107,9 +108,9 @@ TEST_P(MessageFailureTest, MalformedProviderFramesEndWithAnErrorNotACrash) {
 
 TEST_P(MessageFailureTest, AnUnreachableProviderIs502) {
   // A port nothing listens on: the connection is refused.
-  auto env = env_;
-  env["GEMINI_BASE_URL"] = "http://127.0.0.1:" + std::to_string(test::freePort());
-  env_ = env;
+  for (const auto& [k, v] :
+       model_->envWithBaseUrl("http://127.0.0.1:" + std::to_string(test::freePort())))
+    env_[k] = v;
   restartApp();
   const auto s = newUser("refused");
   const auto chat = chatOf(s);
@@ -136,9 +137,8 @@ TEST_P(MessageFailureTest, TheMessageRateIsLimitedPerUser) {
   EXPECT_EQ(send(other, chatOf(other), "hello")->status(), 200);
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, MessageFailureTest,
-                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
-                         [](const auto& info) { return test::dbKindName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Providers, MessageFailureTest, everyProviderAndDatabase(),
+                         providerCaseName);
 
 class NoProviderTest : public AppFixture {};
 
@@ -180,13 +180,13 @@ TEST_P(ParallelQuotaTest, TenParallelSendsNeverSpendPastTheLimit) {
   std::vector<std::string> chats;
   for (int i = 0; i < 10; ++i)
     chats.push_back(chatOf(s));
-  GeminiScript greedy;
+  ModelScript greedy;
   greedy.promptTokens = -1;
   greedy.fillMaxOutput = true;
   greedy.finishReason = "MAX_TOKENS";
   greedy.chunks = std::vector<std::string>(5, "lorem ");
   greedy.delay = 20ms;
-  gemini_.script(greedy);
+  model_->script(greedy);
   std::barrier sync(10);
   std::atomic<int> streamed{0}, refused{0}, other{0};
   std::atomic<std::int64_t> billed{0};
@@ -221,16 +221,15 @@ TEST_P(ParallelQuotaTest, TenParallelSendsNeverSpendPastTheLimit) {
   EXPECT_EQ(total, billed.load());
   EXPECT_LE(total, 3000);
   // Every maxOutputTokens sent was covered by what remained.
-  for (const auto& r : gemini_.requests()) {
-    const auto maxOut = r.body.at("generationConfig").at("maxOutputTokens").as_int64();
+  for (const auto& r : model_->modelRequests()) {
+    const auto maxOut = r.maxOutputTokens;
     EXPECT_GE(maxOut, 1);
     EXPECT_LE(maxOut, 500);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, ParallelQuotaTest,
-                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
-                         [](const auto& info) { return test::dbKindName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Providers, ParallelQuotaTest, everyProviderAndDatabase(),
+                         providerCaseName);
 
 }  // namespace
 }  // namespace atelier::app

@@ -1,10 +1,11 @@
-// Sending a message end to end: real HTTP, real database, a fake Gemini speaking the real
-// streaming format. The SSE contract, persistence, quotas, stop, failures.
+// Sending a message end to end: real HTTP, real database, a fake model speaking its real
+// streaming format — run once per provider (Gemini, OpenAI-compatible) and database. The SSE
+// contract, persistence, quotas, stop, failures.
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include "app/gemini_app_fixture.hpp"
+#include "app/provider_app_fixture.hpp"
 #include "store/store.hpp"
 #include "util/crypto.hpp"
 
@@ -13,15 +14,14 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
-using test::DbKind;
-using test::GeminiScript;
+using test::ModelScript;
 using test::SseClient;
 using test::SseEventRecord;
 
-class MessageStreamTest : public GeminiAppFixture {
+class MessageStreamTest : public ProviderAppFixture {
  protected:
   config::EnvMap extraEnv() const override {
-    auto env = geminiEnv();
+    auto env = modelEnv();
     env["DEFAULT_TOKEN_LIMIT"] = tokenLimit();
     env["UPSTREAM_TIMEOUT"] = "5s";
     return env;
@@ -74,25 +74,24 @@ TEST_P(MessageStreamTest, TheHistoryGoesToTheModelOldestFirstWithThePersona) {
   const auto chat = chatOf(s);
   send(s, chat, "first question")->rest();
   send(s, chat, "second question")->rest();
-  const auto reqs = gemini_.requests();
+  const auto reqs = model_->modelRequests();
   ASSERT_EQ(reqs.size(), 2u);
-  const auto& contents = reqs[1].body.at("contents").as_array();
-  ASSERT_EQ(contents.size(), 3u);
-  EXPECT_EQ(contents[0].at("parts").at(0).at("text"), "first question");
-  EXPECT_EQ(contents[1].at("role"), "model");
-  EXPECT_EQ(contents[1].at("parts").at(0).at("text"), "Hello, world!");
-  EXPECT_EQ(contents[2].at("parts").at(0).at("text"), "second question");
-  const std::string persona(
-      reqs[1].body.at("systemInstruction").at("parts").at(0).at("text").as_string());
-  EXPECT_EQ(persona.rfind("You are the AI Assistant for the AI-NFT Platform", 0), 0u);
+  const auto& turns = reqs[1].turns;
+  ASSERT_EQ(turns.size(), 3u);
+  EXPECT_EQ(turns[0].role, "user");
+  EXPECT_EQ(turns[0].text, "first question");
+  EXPECT_EQ(turns[1].role, "model");
+  EXPECT_EQ(turns[1].text, "Hello, world!");
+  EXPECT_EQ(turns[2].text, "second question");
+  EXPECT_EQ(reqs[1].system.rfind("You are the AI Assistant for the AI-NFT Platform", 0), 0u);
 }
 
 TEST_P(MessageStreamTest, AProviderErrorBeforeStreamingIsPlainJsonAndKeepsNothing) {
   const auto s = newUser("failbefore");
   const auto chat = chatOf(s);
-  GeminiScript fail;
+  ModelScript fail;
   fail.httpError = 429;
-  gemini_.script(fail);
+  model_->script(fail);
   auto c = send(s, chat, "hello?");
   EXPECT_EQ(c->status(), 502);
   const auto err = json::parse(c->errorBody());
@@ -101,17 +100,17 @@ TEST_P(MessageStreamTest, AProviderErrorBeforeStreamingIsPlainJsonAndKeepsNothin
   EXPECT_EQ(c->errorBody().find("simulated"), std::string::npos);
   EXPECT_EQ(get("/api/chat/" + chat, s.access).json.at("messages").as_array().size(), 0u);
   EXPECT_EQ(get("/api/usage", s.access).json.at("total_tokens_used"), 0);
-  gemini_.script(GeminiScript{});
+  model_->script(ModelScript{});
   EXPECT_EQ(send(s, chat, "again")->status(), 200);  // the lease was released
 }
 
 TEST_P(MessageStreamTest, ADropMidStreamEndsWithAnErrorEventAndKeepsWhatArrived) {
   const auto s = newUser("drop");
   const auto chat = chatOf(s);
-  GeminiScript drop;
+  ModelScript drop;
   drop.chunks = {"one ", "two ", "three"};
   drop.dropAfter = 2;
-  gemini_.script(drop);
+  model_->script(drop);
   const auto events = send(s, chat, "go")->rest();
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(texts(events), "one two ");
@@ -130,10 +129,10 @@ TEST_P(MessageStreamTest, ADropMidStreamEndsWithAnErrorEventAndKeepsWhatArrived)
 TEST_P(MessageStreamTest, StopEndsTheReplyWithDoneAndSavesWhatArrived) {
   const auto s = newUser("stop");
   const auto chat = chatOf(s);
-  GeminiScript slow;
+  ModelScript slow;
   slow.chunks = std::vector<std::string>(40, "word ");
   slow.delay = 50ms;
-  gemini_.script(slow);
+  model_->script(slow);
   auto c = send(s, chat, "a long story");
   ASSERT_EQ(c->status(), 200);
   ASSERT_EQ(c->next()->event, "start");
@@ -157,10 +156,10 @@ TEST_P(MessageStreamTest, StopEndsTheReplyWithDoneAndSavesWhatArrived) {
 TEST_P(MessageStreamTest, AClientThatLeavesDoesNotStopTheReply) {
   const auto s = newUser("leave");
   const auto chat = chatOf(s);
-  GeminiScript slow;
+  ModelScript slow;
   slow.chunks = std::vector<std::string>(10, "more ");
   slow.delay = 30ms;
-  gemini_.script(slow);
+  model_->script(slow);
   {
     auto c = send(s, chat, "tell me");
     ASSERT_EQ(c->next()->event, "start");
@@ -197,7 +196,7 @@ TEST_P(MessageStreamTest, BadMessagesAreRefusedBeforeAnyStream) {
   EXPECT_EQ(
       post("/api/chat/" + newUuidV7() + "/message", {{"message", "hi"}}, s.access).errorCode(),
       "not_found");
-  EXPECT_TRUE(gemini_.requests().empty());
+  EXPECT_TRUE(model_->modelRequests().empty());
 }
 
 // Emoji (with ZWJ and skin tones), CJK and combining marks, split across provider chunks
@@ -205,11 +204,11 @@ TEST_P(MessageStreamTest, BadMessagesAreRefusedBeforeAnyStream) {
 TEST_P(MessageStreamTest, UnicodeSplitAcrossChunksAndReadsArrivesIntact) {
   const auto s = newUser("unicode");
   const auto chat = chatOf(s);
-  GeminiScript uni;
+  ModelScript uni;
   uni.chunks = {"Cafe",  "\u0301 🧑🏽‍🎨", " 猫の",
                 "絵 — ", "Zalgo: a\u0336\u0301",   "\u0308 ✓"};
   uni.splitWrites = 3;
-  gemini_.script(uni);
+  model_->script(uni);
   const auto events = send(s, chat, "名前は？ 👩‍👩‍👧")->rest();
   ASSERT_EQ(events.back().event, "done");
   std::string expected;
@@ -239,8 +238,9 @@ TEST_P(MessageStreamTest, AReplyInterruptedByACrashIsSavedIncompleteAtTheNextSta
     ASSERT_TRUE(dead.reserveTokens(s.userId, 200, 2048, now, 0s, store::LeaseRef{chat, g}).ok());
     store::Message user{newUuidV7(), chat, std::nullopt, "user", "a long tale", "{}", 0, now};
     ASSERT_TRUE(dead.appendMessage(user).ok());
-    ASSERT_TRUE(*dead.checkpointGeneration(
-        chat, g, {replyId, user.messageId, "Once upon a time", 206}, now + 120s));
+    ASSERT_EQ(*dead.checkpointGeneration(
+                  chat, g, {replyId, user.messageId, "Once upon a time", 206}, now + 120s),
+              store::LeaseState::held);
   }
   EXPECT_EQ(get("/api/usage", s.access).json.at("total_tokens_used"), 2248);  // reserved
   auto busy = post("/api/chat/" + chat + "/message", {{"message", "hello?"}}, s.access);
@@ -256,10 +256,10 @@ TEST_P(MessageStreamTest, AReplyInterruptedByACrashIsSavedIncompleteAtTheNextSta
   EXPECT_EQ(get("/api/usage", s.access).json.at("total_tokens_used"), 206);
   // The history, incomplete reply included, goes to the model with the next message.
   EXPECT_EQ(send(s, chat, "go on")->rest().back().event, "done");
-  const auto reqs = gemini_.requests();
-  const auto& contents = reqs.back().body.at("contents").as_array();
-  ASSERT_EQ(contents.size(), 3u);
-  EXPECT_EQ(contents[1].at("parts").at(0).at("text"), "Once upon a time");
+  const auto reqs = model_->modelRequests();
+  const auto& turns = reqs.back().turns;
+  ASSERT_EQ(turns.size(), 3u);
+  EXPECT_EQ(turns[1].text, "Once upon a time");
 }
 
 // The reply metrics: active streams, time to first token, tokens billed, provider errors.
@@ -267,10 +267,10 @@ TEST_P(MessageStreamTest, RepliesAreCountedInTheMetrics) {
   const auto s = newUser("metrics");
   const auto chat = chatOf(s);
   ASSERT_EQ(send(s, chat, "hi")->rest().back().event, "done");
-  GeminiScript drop;
+  ModelScript drop;
   drop.chunks = {"a", "b"};
   drop.dropAfter = 1;
-  gemini_.script(drop);
+  model_->script(drop);
   ASSERT_EQ(send(s, chat, "again")->rest().back().event, "error");
   const std::string m = get("/metrics").raw.body;
   auto has = [&](const std::string& line) {
@@ -285,9 +285,8 @@ TEST_P(MessageStreamTest, RepliesAreCountedInTheMetrics) {
   EXPECT_EQ(std::stoll(m.substr(billed + 29)), used(s));
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, MessageStreamTest,
-                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
-                         [](const auto& info) { return test::dbKindName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Providers, MessageStreamTest, everyProviderAndDatabase(),
+                         providerCaseName);
 
 // A small quota: the output budget is capped by what remains, then the limit blocks.
 class SmallQuotaTest : public MessageStreamTest {
@@ -298,16 +297,16 @@ class SmallQuotaTest : public MessageStreamTest {
 TEST_P(SmallQuotaTest, MaxOutputNeverExceedsWhatRemainsAndTheLimitBlocks) {
   const auto s = newUser("quota");
   const auto chat = chatOf(s);
-  GeminiScript big;
+  ModelScript big;
   big.chunks = std::vector<std::string>(3, "x");
   big.promptTokens = 350;  // the provider bills more than the estimate
-  gemini_.script(big);
+  model_->script(big);
   auto first = send(s, chat, "hello");
   ASSERT_EQ(first->status(), 200);
   first->rest();
-  const auto reqs = gemini_.requests();
+  const auto reqs = model_->modelRequests();
   ASSERT_EQ(reqs.size(), 1u);
-  const auto maxOut = reqs[0].body.at("generationConfig").at("maxOutputTokens").as_int64();
+  const auto maxOut = reqs[0].maxOutputTokens;
   EXPECT_GT(maxOut, 0);
   EXPECT_LT(maxOut, 400);
   EXPECT_LE(maxOut, 2048);
@@ -318,9 +317,7 @@ TEST_P(SmallQuotaTest, MaxOutputNeverExceedsWhatRemainsAndTheLimitBlocks) {
   EXPECT_EQ(second.errorCode(), "token_limit_exceeded");
 }
 
-INSTANTIATE_TEST_SUITE_P(Databases, SmallQuotaTest,
-                         ::testing::Values(DbKind::sqlite, DbKind::postgres),
-                         [](const auto& info) { return test::dbKindName(info.param); });
+INSTANTIATE_TEST_SUITE_P(Providers, SmallQuotaTest, everyProviderAndDatabase(), providerCaseName);
 
 }  // namespace
 }  // namespace atelier::app

@@ -1,95 +1,91 @@
-// The whole app with LLM_PROVIDER=openai against a fake OpenAI-compatible server: the same
-// stream, billing and saving as with Gemini, on SQLite and PostgreSQL.
+// What is particular to LLM_PROVIDER=openai, end to end (the streaming suite in
+// message_stream_test.cpp and message_failure_test.cpp runs for this provider too): the
+// request on the wire, OpenAI's finish reasons, an error object inside the stream, and a
+// server that never sends `data: [DONE]`.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
-#include "app/app_fixture.hpp"
+#include "app/gemini_app_fixture.hpp"
 #include "support/fake_openai.hpp"
-#include "support/sse_client.hpp"
 
 namespace atelier::app {
 namespace {
 
 namespace json = boost::json;
 using test::DbKind;
+using test::ModelScript;
 
-class OpenAiAppTest : public AppFixture {
+class OpenAiAppTest : public BasicChatFixture<DbKind> {
  protected:
   config::EnvMap extraEnv() const override {
-    return {{"LLM_PROVIDER", "openai"},
-            {"OPENAI_BASE_URL", fake_.baseUrl() + "/v1"},
-            {"OPENAI_API_KEY", "sk-local"},
-            {"OPENAI_MODEL", "local-model"}};
-  }
-  std::string chatOf(const Session& s) {
-    auto r = post("/api/chat", json::object{}, s.access);
-    EXPECT_EQ(r.status, 201);
-    return std::string(r.json.at("chat_id").as_string());
+    const auto env = fake_.env();
+    return {env.begin(), env.end()};
   }
   test::FakeOpenAi fake_;
 };
 
-TEST_P(OpenAiAppTest, AReplyStreamsIsBilledAndSaved) {
+TEST_P(OpenAiAppTest, TheRequestIsChatCompletionsWithThePersonaAsASystemMessage) {
   const auto s = newUser();
   const auto chat = chatOf(s);
-  test::SseClient c(app_->port(), "/api/chat/" + chat + "/message",
-                    R"({"message":"A koi for a night market"})", s.access);
-  ASSERT_EQ(c.status(), 200) << c.errorBody();
-  auto events = c.rest();
-  ASSERT_GE(events.size(), 3u);
-  EXPECT_EQ(events.front().event, "start");
-  std::string text;
-  for (const auto& e : events) {
-    if (e.event == "message") text += std::string(e.json().at("text").as_string());
-  }
-  EXPECT_EQ(text, "Neon koi.");
+  ModelScript cut;
+  cut.chunks = {"Neon ", "koi."};
+  cut.finishReason = "MAX_TOKENS";  // sent as "length"
+  cut.promptTokens = 21;
+  fake_.script(cut);
+  auto events = send(s, chat, "A koi for a night market")->rest();
   ASSERT_EQ(events.back().event, "done");
   const auto done = events.back().json();
   EXPECT_EQ(done.at("message").at("content"), "Neon koi.");
   EXPECT_EQ(done.at("usage").at("total_tokens"), 23);
-  EXPECT_EQ(done.at("message").at("tokens_consumed"), 23);
   EXPECT_EQ(done.at("message").at("metadata").at("finish_reason"), "MAX_TOKENS");
-  EXPECT_EQ(get("/api/usage", s.access).json.at("total_tokens_used"), 23);
-  // The request the server sent: the persona as a system message, then the user's text.
   const auto reqs = fake_.requests();
   ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].target, "/v1/chat/completions");
   EXPECT_EQ(reqs[0].headers.at("authorization"), "Bearer sk-local");
   const auto body = json::parse(reqs[0].body);
+  EXPECT_EQ(body.at("model"), "local-model");
+  EXPECT_EQ(body.at("stream"), true);
+  EXPECT_EQ(body.at("stream_options").at("include_usage"), true);
   const auto& messages = body.at("messages").as_array();
   ASSERT_EQ(messages.size(), 2u);
   EXPECT_EQ(messages[0].at("role"), "system");
+  EXPECT_EQ(messages[1].at("role"), "user");
   EXPECT_EQ(messages[1].at("content"), "A koi for a night market");
-  // Saved: the history shows both.
-  auto page = get("/api/chat/" + chat, s.access);
-  ASSERT_EQ(page.json.at("messages").as_array().size(), 2u);
 }
 
-TEST_P(OpenAiAppTest, AProviderRateLimitIsA502WithItsStatusAndNothingKept) {
+TEST_P(OpenAiAppTest, AnErrorObjectMidStreamEndsWithErrorAndKeepsWhatArrived) {
   const auto s = newUser();
   const auto chat = chatOf(s);
-  fake_.mode(test::OpenAiMode::http429);
-  auto r = post("/api/chat/" + chat + "/message", {{"message", "hello"}}, s.access);
-  EXPECT_EQ(r.status, 502);
-  EXPECT_EQ(r.json.at("error").at("code"), "upstream_error");
-  EXPECT_EQ(r.json.at("error").at("details").at("provider_status"), 429);
-  EXPECT_EQ(get("/api/usage", s.access).json.at("total_tokens_used"), 0);
-  EXPECT_TRUE(get("/api/chat/" + chat, s.access).json.at("messages").as_array().empty());
-}
-
-TEST_P(OpenAiAppTest, ADropMidReplyEndsWithErrorAndKeepsWhatArrived) {
-  const auto s = newUser();
-  const auto chat = chatOf(s);
-  fake_.mode(test::OpenAiMode::dropMidStream);
-  test::SseClient c(app_->port(), "/api/chat/" + chat + "/message", R"({"message":"go"})",
-                    s.access);
-  ASSERT_EQ(c.status(), 200);
-  auto events = c.rest();
+  ModelScript overloaded;
+  overloaded.chunks = {"Neon "};
+  overloaded.rawFrameAfterChunks = R"({"error":{"message":"overloaded","type":"server_error"}})";
+  fake_.script(overloaded);
+  auto events = send(s, chat, "go")->rest();
   ASSERT_EQ(events.back().event, "error");
   const auto e = events.back().json();
   EXPECT_EQ(e.at("error").at("code"), "upstream_error");
   EXPECT_EQ(e.at("message").at("content"), "Neon ");
   EXPECT_EQ(e.at("message").at("metadata").at("status"), "incomplete");
+  EXPECT_EQ(json::serialize(e).find("overloaded"), std::string::npos)
+      << "the provider's text stays in the log";
+}
+
+TEST_P(OpenAiAppTest, AServerWithoutDoneOrUsageStillCompletesAndBillsTheEstimate) {
+  const auto s = newUser();
+  const auto chat = chatOf(s);
+  ModelScript bare;
+  bare.reportUsage = false;
+  bare.omitEndMarker = true;
+  fake_.script(bare);
+  auto events = send(s, chat, "hello")->rest();
+  ASSERT_EQ(events.back().event, "done");
+  const auto d = events.back().json();
+  EXPECT_EQ(d.at("message").at("content"), "Hello, world!");
+  EXPECT_EQ(d.at("message").at("metadata").at("status"), "complete");
+  const auto billed = d.at("usage").at("total_tokens").as_int64();
+  EXPECT_GT(billed, 0);
+  EXPECT_EQ(used(s), billed);
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, OpenAiAppTest,

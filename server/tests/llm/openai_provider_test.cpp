@@ -17,7 +17,16 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using test::FakeOpenAi;
-using Mode = test::OpenAiMode;
+using test::ModelScript;
+
+// "Neon koi.", cut by the output limit, billed 21 + 2.
+ModelScript neonKoi() {
+  ModelScript s;
+  s.chunks = {"Neon ", "koi."};
+  s.finishReason = "MAX_TOKENS";
+  s.promptTokens = 21;
+  return s;
+}
 
 using Outcome = test::ProviderOutcome;
 
@@ -48,6 +57,7 @@ class OpenAiProviderTest : public ::testing::Test {
 
 TEST_F(OpenAiProviderTest, StreamsTheReplyAndSendsTheRealRequest) {
   FakeOpenAi fake;
+  fake.script(neonKoi());
   auto out = generate(fake.baseUrl() + "/v1");
   ASSERT_FALSE(out.startError) << out.startError->message;
   ASSERT_FALSE(out.streamError) << out.streamError->message;
@@ -93,19 +103,26 @@ TEST_F(OpenAiProviderTest, NoKeyNoAuthorizationAndV1IsAdded) {
 
 TEST_F(OpenAiProviderTest, AnHttpErrorBeforeTheStreamCarriesTheProviderStatus) {
   FakeOpenAi fake;
-  fake.mode(Mode::http429);
+  ModelScript limited;
+  limited.httpError = 429;
+  fake.script(limited);
   auto out = generate(fake.baseUrl() + "/v1");
   ASSERT_TRUE(out.startError);
   EXPECT_EQ(out.startError->code, Errc::upstream_error);
   EXPECT_EQ(out.startError->providerStatus, 429);
-  EXPECT_EQ(out.startError->message.find("Rate limit"), std::string::npos)
+  EXPECT_EQ(out.startError->message.find("simulated"), std::string::npos)
       << "the provider's text stays in the log";
 }
 
 TEST_F(OpenAiProviderTest, FailuresMidStreamAreUpstreamErrors) {
-  for (const Mode m : {Mode::dropMidStream, Mode::errorFrame}) {
+  ModelScript drop = neonKoi();
+  drop.dropAfter = 1;
+  ModelScript errorFrame = neonKoi();
+  errorFrame.chunks = {"Neon "};
+  errorFrame.rawFrameAfterChunks = R"({"error":{"message":"overloaded","type":"server_error"}})";
+  for (const auto& script : {drop, errorFrame}) {
     FakeOpenAi fake;
-    fake.mode(m);
+    fake.script(script);
     auto out = generate(fake.baseUrl() + "/v1");
     ASSERT_FALSE(out.startError);
     EXPECT_EQ(out.pieces, std::vector<std::string>{"Neon "});
@@ -116,7 +133,10 @@ TEST_F(OpenAiProviderTest, FailuresMidStreamAreUpstreamErrors) {
 
 TEST_F(OpenAiProviderTest, AFinishReasonWithoutDoneStillEndsCleanly) {
   FakeOpenAi fake;
-  fake.mode(Mode::noDone);
+  ModelScript noDone = neonKoi();
+  noDone.reportUsage = false;
+  noDone.omitEndMarker = true;  // a server that ends without [DONE] after a finish reason
+  fake.script(noDone);
   auto out = generate(fake.baseUrl() + "/v1");
   ASSERT_FALSE(out.streamError);
   EXPECT_EQ(out.pieces, (std::vector<std::string>{"Neon ", "koi."}));

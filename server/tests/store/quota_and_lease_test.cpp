@@ -116,16 +116,91 @@ TEST_P(QuotaLeaseTest, OneGenerationPerChatUntilReleasedOrExpired) {
   auto busy = store_->claimGeneration(userId_, chat->chatId, g2, kT0 + 1s, kT0 + 31s);
   ASSERT_FALSE(busy.ok());
   EXPECT_EQ(busy.error().code, Errc::generation_in_progress);
-  EXPECT_TRUE(*store_->checkpointGeneration(chat->chatId, g1, GenerationCheckpoint{}, kT0 + 60s));
+  EXPECT_EQ(*store_->checkpointGeneration(chat->chatId, g1, GenerationCheckpoint{}, kT0 + 60s),
+            LeaseState::held);
   EXPECT_FALSE(store_->claimGeneration(userId_, chat->chatId, g2, kT0 + 45s, kT0 + 75s).ok());
   // The owner died: once its lease has expired the chat is free again.
   ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g2, kT0 + 61s, kT0 + 91s).ok());
-  EXPECT_FALSE(*store_->checkpointGeneration(chat->chatId, g1, GenerationCheckpoint{},
-                                             kT0 + 120s));        // g1 lost it
+  EXPECT_EQ(*store_->checkpointGeneration(chat->chatId, g1, GenerationCheckpoint{}, kT0 + 120s),
+            LeaseState::lost);                                    // g1 lost it
   ASSERT_TRUE(store_->releaseGeneration(chat->chatId, g1).ok());  // a no-op for g1
   EXPECT_EQ(*store_->activeGeneration(chat->chatId, kT0 + 62s), g2);
   ASSERT_TRUE(store_->releaseGeneration(chat->chatId, g2).ok());
   EXPECT_FALSE(store_->activeGeneration(chat->chatId, kT0 + 62s)->has_value());
+}
+
+// A stop asked for through any instance marks the live lease; its owner reads the mark at
+// its next renewal. The mark goes with the lease.
+TEST_P(QuotaLeaseTest, AStopRequestMarksTheLiveLeaseUntilItIsReleased) {
+  auto chat = store_->createChatIfUnderLimit(NewChat{newUuidV7(), userId_, "", kT0}, 5);
+  ASSERT_TRUE(chat.ok());
+  EXPECT_FALSE(store_->requestStop(userId_, chat->chatId, kT0)->has_value());  // nothing runs
+  const std::string g = newUuidV7();
+  ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g, kT0, kT0 + 30s).ok());
+  EXPECT_FALSE(store_->requestStop(newUuidV7(), chat->chatId, kT0)->has_value());  // not theirs
+  EXPECT_EQ(*store_->checkpointGeneration(chat->chatId, g, GenerationCheckpoint{}, kT0 + 30s),
+            LeaseState::held);
+  auto asked = store_->requestStop(userId_, chat->chatId, kT0 + 1s);
+  ASSERT_TRUE(asked.ok()) << asked.error().message;
+  EXPECT_EQ(*asked, g);
+  EXPECT_EQ(*store_->checkpointGeneration(chat->chatId, g, GenerationCheckpoint{}, kT0 + 31s),
+            LeaseState::stopRequested);
+  ASSERT_TRUE(store_->releaseGeneration(chat->chatId, g).ok());
+  // The next generation starts unmarked; an expired lease cannot be asked to stop.
+  const std::string g2 = newUuidV7();
+  ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g2, kT0 + 2s, kT0 + 32s).ok());
+  EXPECT_EQ(*store_->checkpointGeneration(chat->chatId, g2, GenerationCheckpoint{}, kT0 + 32s),
+            LeaseState::held);
+  EXPECT_FALSE(store_->requestStop(userId_, chat->chatId, kT0 + 33s)->has_value());
+}
+
+// The per-user message limit every instance shares: counted in the database, refused hits
+// not counted, the previous minute weighing as it slides out.
+TEST_P(QuotaLeaseTest, RateWindowsCountHitsAcrossCallersAndSlide) {
+  const std::string key = "messages:" + userId_;
+  const TimePoint start = fromUnixMillis(1'790'000'020'000);  // 40 s into a minute
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(*store_->hitRateWindow(key, 5, 60s, start), 0) << i;
+  const int wait = *store_->hitRateWindow(key, 5, 60s, start);
+  EXPECT_EQ(wait, 20 + 12);  // the next minute, once these 5 weigh 4
+  EXPECT_EQ(*store_->hitRateWindow(key, 5, 60s, start + 1s), 19 + 12);  // not counted
+  // Another key is not affected.
+  EXPECT_EQ(*store_->hitRateWindow("messages:other", 5, 60s, start), 0);
+  // 32 s later (12 s into the next minute): the 5 weigh 4, one more fits.
+  EXPECT_EQ(*store_->hitRateWindow(key, 5, 60s, start + 32s), 0);
+  EXPECT_GT(*store_->hitRateWindow(key, 5, 60s, start + 32s), 0);
+  // Two minutes on, all forgotten.
+  EXPECT_EQ(*store_->hitRateWindow(key, 5, 60s, start + 140s), 0);
+  // Pruning drops only windows older than the cut.
+  EXPECT_EQ(*store_->pruneRateWindows(start + 60s), 1);  // "messages:other"
+  EXPECT_EQ(*store_->pruneRateWindows(start + 60s), 0);
+}
+
+TEST_P(QuotaLeaseTest, ConcurrentHitsNeverPassTheLimit) {
+  const std::string key = "burst:" + userId_;
+  std::barrier sync(8);
+  std::atomic<int> allowed{0}, refused{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      sync.arrive_and_wait();
+      for (int j = 0; j < 10; ++j) {
+        auto r = store_->hitRateWindow(key, 20, 60s, kT0);
+        if (!r.ok()) {
+          ++failed;
+        } else if (*r == 0) {
+          ++allowed;
+        } else {
+          ++refused;
+        }
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(allowed.load(), 20);
+  EXPECT_EQ(refused.load(), 60);
 }
 
 TEST_P(QuotaLeaseTest, AnotherUsersChatCannotBeClaimed) {
@@ -167,8 +242,10 @@ TEST_P(QuotaLeaseTest, AnExpiredLeaseIsRecoveredIntoAnIncompleteReplyOnce) {
   EXPECT_EQ(used(), 500);
   Message user{newUuidV7(), chat->chatId, std::nullopt, "user", "tell me a story", "{}", 0, kT0};
   ASSERT_TRUE(store_->appendMessage(user).ok());
-  ASSERT_TRUE(*store_->checkpointGeneration(
-      chat->chatId, g, GenerationCheckpoint{replyId, user.messageId, "Once upon", 120}, kT0 + 40s));
+  ASSERT_EQ(*store_->checkpointGeneration(
+                chat->chatId, g, GenerationCheckpoint{replyId, user.messageId, "Once upon", 120},
+                kT0 + 40s),
+            LeaseState::held);
   // Alive: nothing to recover yet.
   EXPECT_EQ(*store_->recoverGenerations(kT0 + 39s), 0);
   // Two instances sweep at once after expiry: exactly one recovers it.

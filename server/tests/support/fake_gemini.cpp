@@ -1,19 +1,76 @@
 #include "support/fake_gemini.hpp"
 
-#include <sys/socket.h>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <cmath>
-#include <thread>
 
 namespace atelier::test {
 
 namespace json = boost::json;
 
+namespace {
+
+// Gemini's streamGenerateContent frames.
+class GeminiWire final : public ModelWire {
+ public:
+  std::string errorBody(int status) const override {
+    return json::serialize(json::object{{"error", json::object{{"code", status},
+                                                               {"message", "simulated failure"},
+                                                               {"status", "SIMULATED"}}}});
+  }
+  std::string textFrame(const ModelScript& s, const std::string& text, bool last,
+                        Billing b) const override {
+    json::object cand{{"content", json::object{{"parts", json::array{json::object{{"text", text}}}},
+                                               {"role", "model"}}},
+                      {"index", 0}};
+    if (last) cand["finishReason"] = s.finishReason;
+    json::object o{{"candidates", json::array{cand}}, {"modelVersion", "fake-gemini"}};
+    if (s.reportUsage) o["usageMetadata"] = usage(b, last);
+    return json::serialize(o);
+  }
+  std::vector<std::string> closing(const ModelScript&, Billing) const override { return {}; }
+  std::vector<std::string> blocked(const ModelScript& s, Billing b) const override {
+    return {json::serialize(
+        json::object{{"promptFeedback", json::object{{"blockReason", s.blockReason}}},
+                     {"usageMetadata", usage(b, false)}})};
+  }
+  std::string endlessTextPrefix() const override {
+    return R"({"candidates":[{"content":{"parts":[{"text":")";
+  }
+  std::string separator() const override { return "\r\n\r\n"; }
+
+ private:
+  // Gemini repeats the running usage in every frame; the reply's share comes with the last.
+  static json::object usage(Billing b, bool done) {
+    const std::int64_t completion = done ? b.completion : 0;
+    return {{"promptTokenCount", b.prompt},
+            {"candidatesTokenCount", completion},
+            {"totalTokenCount", b.prompt + completion}};
+  }
+};
+
+std::string joinedTexts(const json::value& content, int* images) {
+  std::string out;
+  const auto* parts = content.is_object() ? content.as_object().if_contains("parts") : nullptr;
+  if (parts == nullptr || !parts->is_array()) return out;
+  for (const auto& p : parts->as_array()) {
+    if (!p.is_object()) continue;
+    if (const auto* t = p.as_object().if_contains("text"); t && t->is_string())
+      out += std::string(t->as_string());
+    if (images != nullptr && p.as_object().contains("inlineData")) ++*images;
+  }
+  return out;
+}
+
+}  // namespace
+
 FakeGemini::FakeGemini()
     : chooser_([](const RecordedGeminiRequest&) { return GeminiScript{}; }),
       server_([this](ScriptedConnection& c, const ScriptedRequest& r) { handle(c, r); }) {}
+
+std::map<std::string, std::string> FakeGemini::envWithBaseUrl(const std::string& baseUrl) const {
+  return {
+      {"GEMINI_API_KEY", kApiKey}, {"GEMINI_BASE_URL", baseUrl}, {"GEMINI_MODEL", "gemini-test"}};
+}
 
 void FakeGemini::script(GeminiScript s) {
   std::lock_guard lock(mu_);
@@ -30,43 +87,34 @@ std::vector<RecordedGeminiRequest> FakeGemini::requests() const {
   return requests_;
 }
 
-namespace {
-
-std::int64_t utf8Chars(std::string_view s) {
-  std::int64_t n = 0;
-  for (const char c : s)
-    n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
-  return n;
-}
-
-std::int64_t estimate(std::string_view text) {
-  return static_cast<std::int64_t>(std::ceil(static_cast<double>(utf8Chars(text)) / 4.0 * 1.3));
-}
-
-}  // namespace
-
-// The contract's estimate over what was sent: the system instruction and every text part.
-std::int64_t FakeGemini::estimateOf(const json::value& body) {
-  std::int64_t total = 0;
-  auto texts = [&](const json::value& content) {
-    if (const auto* parts =
-            content.is_object() ? content.as_object().if_contains("parts") : nullptr;
-        parts && parts->is_array()) {
-      for (const auto& p : parts->as_array()) {
-        if (const auto* t = p.is_object() ? p.as_object().if_contains("text") : nullptr;
-            t && t->is_string())
-          total += estimate(t->as_string());
-        if (p.is_object() && p.as_object().contains("inlineData")) total += 258;  // per image
-      }
+ModelRequest FakeGemini::decode(const RecordedGeminiRequest& r) {
+  ModelRequest m;
+  m.credential = r.apiKey;
+  if (!r.body.is_object()) return m;
+  const auto& body = r.body.as_object();
+  if (const auto* si = body.if_contains("systemInstruction")) m.system = joinedTexts(*si, nullptr);
+  if (const auto* cs = body.if_contains("contents"); cs && cs->is_array()) {
+    for (const auto& c : cs->as_array()) {
+      ModelTurn t;
+      if (const auto* role = c.is_object() ? c.as_object().if_contains("role") : nullptr;
+          role && role->is_string())
+        t.role = std::string(role->as_string());
+      t.text = joinedTexts(c, &t.images);
+      m.turns.push_back(std::move(t));
     }
-  };
-  if (!body.is_object()) return 0;
-  if (const auto* si = body.as_object().if_contains("systemInstruction")) texts(*si);
-  if (const auto* cs = body.as_object().if_contains("contents"); cs && cs->is_array()) {
-    for (const auto& c : cs->as_array())
-      texts(c);
   }
-  return total;
+  if (const auto* cfg = body.if_contains("generationConfig"); cfg && cfg->is_object()) {
+    if (const auto* max = cfg->as_object().if_contains("maxOutputTokens"); max && max->is_int64())
+      m.maxOutputTokens = max->as_int64();
+  }
+  return m;
+}
+
+std::vector<ModelRequest> FakeGemini::modelRequests() const {
+  std::vector<ModelRequest> out;
+  for (const auto& r : requests())
+    out.push_back(decode(r));
+  return out;
 }
 
 void FakeGemini::handle(ScriptedConnection& c, const ScriptedRequest& r) {
@@ -87,82 +135,7 @@ void FakeGemini::handle(ScriptedConnection& c, const ScriptedRequest& r) {
         "application/json");
     return;
   }
-  if (s.stallBeforeHead) {
-    c.peerClosedWithin(std::chrono::seconds(30));
-    return;
-  }
-  if (s.httpError) {
-    c.respond(s.httpError,
-              json::serialize(json::object{{"error", json::object{{"code", s.httpError},
-                                                                  {"message", "simulated failure"},
-                                                                  {"status", "SIMULATED"}}}}),
-              "application/json");
-    return;
-  }
-  if (s.promptTokens < 0) s.promptTokens = estimateOf(rec.body);
-  c.startChunked(200, "text/event-stream");
-  auto frame = [&c, &s](const json::object& o) {
-    const std::string text = "data: " + json::serialize(o) + "\r\n\r\n";
-    if (s.splitWrites == 0) return c.chunk(text);
-    for (std::size_t at = 0; at < text.size(); at += s.splitWrites) {
-      if (!c.chunk(text.substr(at, s.splitWrites))) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
-  };
-  std::int64_t completion = static_cast<std::int64_t>(s.chunks.size());
-  if (s.fillMaxOutput) {
-    const auto* cfg =
-        rec.body.is_object() ? rec.body.as_object().if_contains("generationConfig") : nullptr;
-    const auto* max =
-        cfg && cfg->is_object() ? cfg->as_object().if_contains("maxOutputTokens") : nullptr;
-    if (max && max->is_int64()) completion = max->as_int64();
-  }
-  auto usage = [&](bool done) {
-    return json::object{{"promptTokenCount", s.promptTokens},
-                        {"candidatesTokenCount", done ? completion : 0},
-                        {"totalTokenCount", s.promptTokens + (done ? completion : 0)}};
-  };
-  if (!s.blockReason.empty()) {
-    frame({{"promptFeedback", json::object{{"blockReason", s.blockReason}}},
-           {"usageMetadata", usage(false)}});
-    c.endChunked();
-    return;
-  }
-  if (!s.rawFrame.empty()) {
-    c.chunk("data: " + s.rawFrame + "\r\n\r\n");
-    c.endChunked();
-    return;
-  }
-  if (s.endlessFrameBytes > 0) {
-    c.chunk("data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"");
-    const std::string block(64 * 1024, 'x');
-    for (std::size_t sent = 0; sent < s.endlessFrameBytes && c.chunk(block); sent += block.size()) {
-    }
-    c.endChunked();
-    return;
-  }
-  for (std::size_t i = 0; i < s.chunks.size(); ++i) {
-    if (static_cast<int>(i) == s.dropAfter) {
-      ::shutdown(c.fd(), SHUT_RDWR);
-      return;
-    }
-    if (static_cast<int>(i) == s.stallAfter) {
-      c.peerClosedWithin(std::chrono::seconds(30));
-      return;
-    }
-    if (s.delay.count() > 0) std::this_thread::sleep_for(s.delay);
-    const bool last = i + 1 == s.chunks.size();
-    json::object cand{
-        {"content", json::object{{"parts", json::array{json::object{{"text", s.chunks[i]}}}},
-                                 {"role", "model"}}},
-        {"index", 0}};
-    if (last) cand["finishReason"] = s.finishReason;
-    json::object o{{"candidates", json::array{cand}}, {"modelVersion", "fake-gemini"}};
-    if (s.reportUsage) o["usageMetadata"] = usage(last);
-    if (!frame(o)) return;
-  }
-  c.endChunked();
+  playScript(c, s, GeminiWire{}, decode(rec));
 }
 
 }  // namespace atelier::test

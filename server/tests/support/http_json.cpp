@@ -1,5 +1,10 @@
 #include "support/http_json.hpp"
 
+#include <atomic>
+#include <barrier>
+#include <thread>
+#include <vector>
+
 namespace atelier::test {
 
 std::string JsonResponse::errorCode() const {
@@ -36,6 +41,24 @@ JsonResponse call(std::uint16_t port, const std::string& method, const std::stri
   if (ec) out.json = nullptr;
   out.raw = std::move(*r);
   return out;
+}
+
+CreateRace raceChatCreates(int n, const std::function<JsonResponse(int i)>& create) {
+  std::barrier sync(n);
+  std::atomic<int> created{0}, refused{0};
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      sync.arrive_and_wait();
+      const auto r = create(i);
+      if (r.status == 201) ++created;
+      if (r.status == 403 && r.errorCode() == "chat_limit_reached") ++refused;
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  return {created.load(), refused.load()};
 }
 
 }  // namespace atelier::test

@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -22,5 +23,13 @@ struct JsonResponse {
 JsonResponse call(std::uint16_t port, const std::string& method, const std::string& path,
                   const std::optional<boost::json::value>& body = std::nullopt,
                   const std::string& token = "", const std::string& extraHeaders = "");
+
+// `n` threads released at once, each sending create(i) (a chat creation); how many were
+// created (201) and refused with 403 chat_limit_reached.
+struct CreateRace {
+  int created = 0;
+  int refused = 0;
+};
+CreateRace raceChatCreates(int n, const std::function<JsonResponse(int i)>& create);
 
 }  // namespace atelier::test

@@ -26,8 +26,8 @@ std::string ServerProcess::binary() {
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> args, std::map<std::string, std::string> env,
-                             std::string cwd)
-    : log_(cwd + "/server.log") {
+                             std::string cwd, std::string exe, const std::string& logName)
+    : log_(cwd + "/" + logName) {
   if (const char* path = std::getenv("PATH")) env.emplace("PATH", path);
   for (const char* keep : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"}) {
     if (const char* v = std::getenv(keep)) env.emplace(keep, v);
@@ -35,7 +35,7 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::map<std::string
   std::vector<std::string> envStrings;
   for (const auto& [k, v] : env)
     envStrings.push_back(k + "=" + v);
-  const std::string exe = binary();
+  if (exe.empty()) exe = binary();
   pid_ = ::fork();
   if (pid_ == 0) {
     if (::chdir(cwd.c_str()) != 0) ::_exit(126);

@@ -16,9 +16,10 @@ class ServerProcess {
   // The binary: $ATELIER_BINARY, else the one built beside the tests.
   static std::string binary();
 
-  // Starts `binary args…` in `cwd` with exactly `env` (plus PATH), output to cwd/server.log.
+  // Starts `exe args…` (exe empty: binary()) in `cwd` with exactly `env` (plus PATH and the
+  // sanitizers' options), output to cwd/<logName>.
   ServerProcess(std::vector<std::string> args, std::map<std::string, std::string> env,
-                std::string cwd);
+                std::string cwd, std::string exe = "", const std::string& logName = "server.log");
   ~ServerProcess();  // SIGKILL if still running
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
