@@ -300,6 +300,19 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     }
     const bool wantsKeepAlive = parser.keep_alive();
 
+    // Request smuggling: Beast refuses a length beside chunks, and differing lengths; a
+    // transfer coding other than one lone `chunked` (RFC 9112 §6.3: a final coding that is
+    // not chunked leaves the length unknowable, and no other coding is decoded here) is
+    // refused too. The connection closes, so nothing behind the head is read as a request.
+    if (const auto te = head[bhttp::field::transfer_encoding];
+        head.count(bhttp::field::transfer_encoding) > 1 ||
+        (!te.empty() && !beast::iequals(trim(std::string_view(te.data(), te.size())), "chunked"))) {
+      Response answer = errorResponse(
+          Error::make(Errc::invalid_request, "unsupported Transfer-Encoding"), req.requestId);
+      co_await sendFinal(stream, req, std::move(answer), "malformed");
+      co_return false;
+    }
+
     if (req.target.empty() || req.target.front() != '/') {
       Response answer = errorResponse(
           Error::make(Errc::invalid_request, "malformed request target"), req.requestId);

@@ -2,7 +2,6 @@
 // concurrency), paging, ordering, isolation between users.
 #include <gtest/gtest.h>
 
-
 #include "app/app_fixture.hpp"
 #include "store/store.hpp"
 #include "util/crypto.hpp"

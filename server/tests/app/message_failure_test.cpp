@@ -107,17 +107,19 @@ TEST_P(MessageFailureTest, MalformedProviderFramesEndWithAnErrorNotACrash) {
 }
 
 TEST_P(MessageFailureTest, AnUnreachableProviderIs502) {
-  // A port nothing listens on: the connection is refused.
-  for (const auto& [k, v] :
-       model_->envWithBaseUrl("http://127.0.0.1:" + std::to_string(test::freePort())))
-    env_[k] = v;
-  restartApp();
-  const auto s = newUser("refused");
-  const auto chat = chatOf(s);
-  auto c = send(s, chat, "hello");
-  EXPECT_EQ(c->status(), 502);
-  EXPECT_EQ(json::parse(c->errorBody()).at("error").at("code"), "upstream_error");
-  EXPECT_EQ(used(s), 0);
+  // A port nothing listens on (the connection is refused), and a name that does not resolve.
+  for (const std::string& base : {"http://127.0.0.1:" + std::to_string(test::freePort()),
+                                  std::string("http://atelier.invalid:8080")}) {
+    for (const auto& [k, v] : model_->envWithBaseUrl(base))
+      env_[k] = v;
+    restartApp();
+    const auto s = newUser("refused");
+    const auto chat = chatOf(s);
+    auto c = send(s, chat, "hello");
+    EXPECT_EQ(c->status(), 502) << base;
+    EXPECT_EQ(json::parse(c->errorBody()).at("error").at("code"), "upstream_error") << base;
+    EXPECT_EQ(used(s), 0);
+  }
 }
 
 TEST_P(MessageFailureTest, TheMessageRateIsLimitedPerUser) {

@@ -104,6 +104,28 @@ TEST_P(MessageStreamTest, AProviderErrorBeforeStreamingIsPlainJsonAndKeepsNothin
   EXPECT_EQ(send(s, chat, "again")->status(), 200);  // the lease was released
 }
 
+// Whatever the provider refuses with, the client gets 502 upstream_error with that status,
+// nothing is saved or billed, and the chat is free for the next message.
+TEST_P(MessageStreamTest, EveryProviderRefusalIs502WithItsStatusAndLeavesNoTrace) {
+  const auto s = newUser("refusals");
+  const auto chat = chatOf(s);
+  for (const int status : {400, 401, 403, 404, 429, 500, 503}) {
+    ModelScript refuse;
+    refuse.httpError = status;
+    model_->script(refuse);
+    auto r = post("/api/chat/" + chat + "/message", {{"message", "hello?"}}, s.access);
+    EXPECT_EQ(r.status, 502) << status;
+    EXPECT_EQ(r.errorCode(), "upstream_error") << status;
+    EXPECT_EQ(r.json.at("error").at("details").at("provider_status"), status);
+    EXPECT_EQ(r.raw.body.find("simulated"), std::string::npos)
+        << "the provider's text is not shown";
+  }
+  EXPECT_TRUE(get("/api/chat/" + chat, s.access).json.at("messages").as_array().empty());
+  EXPECT_EQ(used(s), 0);
+  model_->script(ModelScript{});
+  EXPECT_EQ(send(s, chat, "now?")->rest().back().event, "done");
+}
+
 TEST_P(MessageStreamTest, ADropMidStreamEndsWithAnErrorEventAndKeepsWhatArrived) {
   const auto s = newUser("drop");
   const auto chat = chatOf(s);

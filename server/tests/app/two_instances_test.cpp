@@ -3,7 +3,6 @@
 // /stop reaching the generation wherever it runs, the per-user message rate.
 #include <gtest/gtest.h>
 
-
 #include "app/gemini_app_fixture.hpp"
 #include "support/test_redis.hpp"
 

@@ -244,6 +244,76 @@ TEST_F(ServerTest, ContentLengthWithTransferEncodingIs400) {
   EXPECT_EQ(body(*r).at("error").at("code"), "invalid_request");
 }
 
+// Request smuggling: a head that two parsers could read two ways is refused, and the
+// connection closes, so nothing after it is taken for a request of its own.
+TEST_F(ServerTest, AmbiguousFramingIsRefusedAndNothingBehindItRuns) {
+  start();
+  const std::string smuggled = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::vector<std::string> heads = {
+      // two lengths
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\n",
+      // a length and chunks
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+      // chunked, but not as the last coding
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+      // a NUL inside a header value
+      std::string("GET /hello HTTP/1.1\r\nHost: x\r\nX-Note: a\0b\r\n\r\n", 45),
+  };
+  for (const auto& head : heads) {
+    RawClient c(port());
+    ASSERT_TRUE(c.send(head + "0\r\n\r\n" + smuggled));
+    auto r = c.read();
+    ASSERT_TRUE(r) << head;
+    EXPECT_EQ(r->status, 400) << head;
+    EXPECT_EQ(body(*r).at("error").at("code"), "invalid_request") << head;
+    EXPECT_TRUE(c.closedWithin(2s)) << "the smuggled request must not be answered: " << head;
+  }
+  auto ok = rawRequest(port(), test::get("/hello"));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
+// obs-fold (a header line continued on the next): RFC 9112 §5.2 lets a server refuse it or
+// join the lines with a space; Beast joins them. Either way the value is one value of one
+// header, so a folded Content-Length frames the body exactly as a plain one would.
+TEST_F(ServerTest, AFoldedHeaderIsJoinedIntoOneValue) {
+  start();
+  RawClient c(port());
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n 4\r\n\r\nbody" +
+                     test::get("/hello")));
+  auto echo = c.read();
+  ASSERT_TRUE(echo);
+  EXPECT_EQ(echo->status, 200);
+  EXPECT_EQ(echo->body, "body");
+  auto next = c.read();  // the next request starts exactly after those 4 bytes
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(body(*next).at("hello"), "world");
+}
+
+// A thousand connections that never finish their heads (a slow-loris) do not keep another
+// client from being served; each is cut off by the header timeout.
+TEST_F(ServerTest, ASlowLorisDoesNotStarveOtherClients) {
+  ServerOptions o;
+  o.headerTimeout = 2s;
+  start(o);
+  std::vector<std::unique_ptr<RawClient>> loris;
+  for (int i = 0; i < 1000; ++i) {
+    loris.push_back(std::make_unique<RawClient>(port()));
+    ASSERT_TRUE(loris.back()->connected()) << i;
+    ASSERT_TRUE(loris.back()->send("GET /hello HTTP/1.1\r\nX-Slow: "));
+  }
+  for (int i = 0; i < 5; ++i) {
+    auto ok = rawRequest(port(), test::get("/hello"));
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200);
+  }
+  std::size_t cut = 0;
+  for (auto& c : loris)
+    cut += c->closedWithin(10s) ? 1 : 0;
+  EXPECT_EQ(cut, loris.size());
+}
+
 TEST_F(ServerTest, MalformedRequestsAre400AndServerStaysUp) {
   start();
   for (const char* raw : {"GARBAGE\r\n\r\n", "GET /hello HTTP/9.9\r\n\r\n",
