@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -47,17 +46,21 @@ std::string nginxConfig(const std::string& dir, std::uint16_t port,
   std::ifstream in(std::string(ATELIER_SOURCE_DIR) + "/deploy/nginx/atelier.conf");
   std::stringstream site;
   site << in.rdbuf();
-  std::string upstreams;
-  for (auto p : instances)
-    upstreams += "    server 127.0.0.1:" + std::to_string(p) + " max_fails=1 fail_timeout=3s;\n";
-  std::string text = site.str();
-  const std::regex serverLine(R"((^|\n)\s*server 127\.0\.0\.1:\d+[^;\n]*;[^\n]*)");
-  text = std::regex_replace(text, serverLine, "", std::regex_constants::format_default);
-  text = std::regex_replace(text, std::regex(R"(upstream atelier \{)"),
-                            "upstream atelier {\n" + upstreams);
-  text = std::regex_replace(text, std::regex(R"(listen 80;)"),
-                            "listen 127.0.0.1:" + std::to_string(port) + ";");
-  text = std::regex_replace(text, std::regex(R"(listen \[::\]:80;)"), "");
+  std::string text, line;
+  while (std::getline(site, line)) {
+    const auto at = line.find_first_not_of(' ');
+    const std::string_view code = at == std::string::npos ? "" : std::string_view(line).substr(at);
+    if (code.starts_with("server 127.0.0.1:") || code == "listen [::]:80;") continue;
+    if (code == "listen 80;") {
+      text += "    listen 127.0.0.1:" + std::to_string(port) + ";\n";
+      continue;
+    }
+    text += line + "\n";
+    if (code == "upstream atelier {") {
+      for (auto p : instances)
+        text += "    server 127.0.0.1:" + std::to_string(p) + " max_fails=1 fail_timeout=3s;\n";
+    }
+  }
   std::ofstream(dir + "/atelier.conf") << text;
   std::string conf;
   conf += "daemon off;\nmaster_process off;\nworker_processes 1;\n";
