@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "auth/bearer.hpp"
 #include "auth/views.hpp"
 #include "http/errors.hpp"
 #include "http/json_body.hpp"
@@ -22,19 +23,7 @@ constexpr std::size_t kMaxDisplayName = 100;
 // The bearer token of the request, or empty.
 std::string_view bearerToken(const Request& req) {
   auto h = req.header("Authorization");
-  if (!h) return {};
-  std::string_view v = *h;
-  if (v.size() < 7) return {};
-  std::string scheme(v.substr(0, 7));
-  for (auto& c : scheme)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "bearer ") return {};
-  v.remove_prefix(7);
-  while (!v.empty() && v.front() == ' ')
-    v.remove_prefix(1);
-  while (!v.empty() && v.back() == ' ')
-    v.remove_suffix(1);
-  return v;
+  return h ? auth::bearerToken(*h) : std::string_view();
 }
 
 Result<store::CodePurpose> parsePurpose(std::string_view p) {

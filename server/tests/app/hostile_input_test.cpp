@@ -52,7 +52,7 @@ TEST_P(HostileInputTest, EveryMalformedBodyIsAJsonErrorAndNothingIsStored) {
       {"overlong UTF-8", "{\"title\":\"\xc0\xaf\"}"},
       {"a lone surrogate", R"({"title":"\ud800"})"},
       {"a NUL escape", R"({"title":"a\u0000b"})"},
-      {"a raw NUL", std::string("{\"title\":\"a\0b\"}", 16)},
+      {"a raw NUL", std::string("{\"title\":\"a\0b\"}", 15)},
       {"not an object", "[1,2,3]"},
       {"trailing garbage", "{\"title\":\"x\"} {}"},
   };
