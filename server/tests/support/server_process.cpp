@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,8 +37,12 @@ ServerProcess::ServerProcess(std::vector<std::string> args, std::map<std::string
   for (const auto& [k, v] : env)
     envStrings.push_back(k + "=" + v);
   if (exe.empty()) exe = binary();
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    // Dies with the test (even one that crashes), so that no server outlives it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(125);
     if (::chdir(cwd.c_str()) != 0) ::_exit(126);
     const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
