@@ -158,12 +158,17 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> GenerationRelay::attach(
   });
   // (Named, not temporaries: g++ 12 may destroy a temporary in a co_await expression twice.)
   const auto answered = [&m] { return m->subscribed != 0; };
-  const bool subscribed = co_await waitFor(deadline, answered);
+  const bool answeredInTime = co_await waitFor(deadline, answered);
   auto fail = [&](Error e) -> Result<std::shared_ptr<Generation>> {
     forget(m);
     return e;
   };
-  if (!subscribed || m->subscribed < 0) {
+  bool listening = false;
+  {
+    std::lock_guard lock(m->mu);
+    listening = answeredInTime && m->subscribed > 0;
+  }
+  if (!listening) {
     co_return fail(Error::make(Errc::unavailable,
                                "the reply is being written by another server, which cannot be "
                                "reached now; try again"));

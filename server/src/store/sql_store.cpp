@@ -1162,9 +1162,8 @@ Result<std::optional<std::string>> SqlStore::requestStop(std::string_view userId
         std::string generationId = *marked->rows[0][0];
         if (dialect_ == Dialect::postgres) {
           // Delivered when the transaction commits, to every instance listening.
-          auto notified = c.exec("SELECT pg_notify($1, $2)",
-                                 {std::string(kStopChannel), cid + ":" + generationId});
-          if (!notified) return std::move(notified).error();
+          if (auto notified = notifyOn(c, kStopChannel, cid + ":" + generationId); !notified)
+            return std::move(notified).error();
         }
         return std::optional<std::string>(std::move(generationId));
       });
@@ -1221,16 +1220,21 @@ Result<std::int64_t> SqlStore::pruneRateWindows(TimePoint before) {
   return r->affected;
 }
 
+Result<void> SqlStore::notifyOn(SqlConnection& c, std::string_view channel,
+                                std::string_view payload) {
+  if (payload.size() > kMaxNotifyPayload)
+    return Error::make(Errc::internal, "a notification payload is too long");
+  auto r = c.exec("SELECT pg_notify($1, $2)", {std::string(channel), std::string(payload)});
+  if (!r) return std::move(r).error();
+  return {};
+}
+
 Result<void> SqlStore::notify(std::string_view channel, std::string_view payload) {
   if (dialect_ != Dialect::postgres)
     return Error::make(Errc::unavailable, "notifications need PostgreSQL");
-  if (payload.size() > kMaxNotifyPayload)
-    return Error::make(Errc::internal, "a notification payload is too long");
   auto lease = source_->acquire(false);
   if (!lease) return std::move(lease).error();
-  auto r = (*lease)->exec("SELECT pg_notify($1, $2)", {std::string(channel), std::string(payload)});
-  if (!r) return std::move(r).error();
-  return {};
+  return notifyOn(**lease, channel, payload);
 }
 
 // ---- uploads -------------------------------------------------------------------------------

@@ -119,6 +119,8 @@ class SqlStore final : public Store {
   Result<bool> recoverLease(SqlConnection& c, const std::string& chatId,
                             const std::string& generationId, TimePoint now);
   // The checkpoint and lease extension of checkpointGeneration, on `c`.
+  // pg_notify on `c` (inside its transaction: delivered when it commits).
+  Result<void> notifyOn(SqlConnection& c, std::string_view channel, std::string_view payload);
   Result<LeaseState> writeCheckpoint(SqlConnection& c, const std::string& chatId,
                                      std::string_view generationId, const GenerationCheckpoint& cp,
                                      TimePoint leaseUntil);

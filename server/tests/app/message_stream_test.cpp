@@ -151,9 +151,7 @@ TEST_P(MessageStreamTest, ADropMidStreamEndsWithAnErrorEventAndKeepsWhatArrived)
 TEST_P(MessageStreamTest, StopEndsTheReplyWithDoneAndSavesWhatArrived) {
   const auto s = newUser("stop");
   const auto chat = chatOf(s);
-  ModelScript slow;
-  slow.chunks = std::vector<std::string>(40, "word ");
-  slow.delay = 50ms;
+  const auto slow = ModelScript::paced(40, "word ", 50ms);
   model_->script(slow);
   auto c = send(s, chat, "a long story");
   ASSERT_EQ(c->status(), 200);
@@ -178,9 +176,7 @@ TEST_P(MessageStreamTest, StopEndsTheReplyWithDoneAndSavesWhatArrived) {
 TEST_P(MessageStreamTest, AClientThatLeavesDoesNotStopTheReply) {
   const auto s = newUser("leave");
   const auto chat = chatOf(s);
-  ModelScript slow;
-  slow.chunks = std::vector<std::string>(10, "more ");
-  slow.delay = 30ms;
+  const auto slow = ModelScript::paced(10, "more ", 30ms);
   model_->script(slow);
   {
     auto c = send(s, chat, "tell me");

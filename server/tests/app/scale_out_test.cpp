@@ -283,9 +283,7 @@ TEST_F(ScaleOutTest, TheTokenLimitHoldsUnderParallelSendsThroughBothInstances) {
 TEST_F(ScaleOutTest, AStopThroughInstanceBEndsTheGenerationOnInstanceA) {
   const auto u = newUser("stop");
   const auto chat = newChat(u);
-  GeminiScript slow;
-  slow.chunks = std::vector<std::string>(200, "word ");
-  slow.delay = 50ms;  // 10 s in all
+  const auto slow = GeminiScript::paced(200, "word ", 50ms);  // 10 s in all
   gemini_.script(slow);
   auto stream = send(u, chat, "a long one");
   ASSERT_EQ(stream->status(), 200);
@@ -310,9 +308,7 @@ TEST_F(ScaleOutTest, AStopThroughInstanceBEndsTheGenerationOnInstanceA) {
 TEST_F(ScaleOutTest, AKilledInstanceLeavesTheChatUsableWithinTheLease) {
   const auto u = newUser("kill");
   const auto chat = newChat(u);
-  GeminiScript slow;
-  slow.chunks = std::vector<std::string>(200, "word ");
-  slow.delay = 50ms;
+  const auto slow = GeminiScript::paced(200, "word ", 50ms);
   gemini_.script(slow);
   auto stream = send(u, chat, "a long one");
   ASSERT_EQ(stream->status(), 200);
@@ -375,9 +371,7 @@ TEST_F(ScaleOutTest, AKilledInstanceLeavesTheChatUsableWithinTheLease) {
 // Each instance in turn gets SIGTERM while users keep sending through the proxy, and is
 // started again: every send that started ends with its reply, and every reply is saved.
 TEST_F(ScaleOutTest, ARollingRestartUnderLoadLosesNoMessage) {
-  GeminiScript paced;
-  paced.chunks = std::vector<std::string>(10, "ink ");
-  paced.delay = 30ms;
+  const auto paced = GeminiScript::paced(10, "ink ", 30ms);
   gemini_.script(paced);
   constexpr int kUsers = 6;
   std::vector<User> users;

@@ -31,13 +31,10 @@ class ShutdownTest : public ::testing::TestWithParam<DbKind> {
     db_ = std::make_unique<TestDatabase>(GetParam());
     ATELIER_REQUIRE_DATABASE(*db_);
     gemini_.scriptBy([](const RecordedGeminiRequest& r) {
-      GeminiScript s;
       const auto& contents = r.body.at("contents").as_array();
       const bool longOne =
           contents.back().at("parts").at(0).at("text").as_string().starts_with("long");
-      s.chunks = std::vector<std::string>(longOne ? kLongChunks : kShortChunks, "word ");
-      s.delay = 50ms;
-      return s;
+      return GeminiScript::paced(longOne ? kLongChunks : kShortChunks, "word ", 50ms);
     });
   }
 

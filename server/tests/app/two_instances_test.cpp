@@ -59,9 +59,7 @@ TEST_P(TwoInstancesTest, OneGenerationPerChatAcrossInstances) {
   const auto s = newUser("lease2");
   const std::string chat(
       post("/api/chat", json::object{}, s.access).json.at("chat_id").as_string());
-  test::GeminiScript slow;
-  slow.chunks = std::vector<std::string>(20, "slow ");
-  slow.delay = 50ms;
+  const auto slow = test::GeminiScript::paced(20, "slow ", 50ms);
   gemini_.script(slow);
   test::SseClient first(app_->port(), "/api/chat/" + chat + "/message", R"({"message":"one"})",
                         s.access);
@@ -86,9 +84,7 @@ TEST_P(TwoInstancesTest, OneGenerationPerChatAcrossInstances) {
 TEST_P(TwoInstancesTest, AStopThroughTheOtherInstanceEndsTheGeneration) {
   const auto s = newUser("stop2");
   const auto chat = chatOf(s);
-  test::GeminiScript slow;
-  slow.chunks = std::vector<std::string>(400, "word ");
-  slow.delay = 50ms;  // 20 s in all
+  const auto slow = test::GeminiScript::paced(400, "word ", 50ms);  // 20 s in all
   gemini_.script(slow);
   test::SseClient stream(app_->port(), "/api/chat/" + chat + "/message",
                          R"({"message":"a long one"})", s.access);

@@ -33,6 +33,15 @@ struct ModelScript {
   std::string rawFrameAfterChunks;    // sent verbatim after the chunks, instead of the end
   std::size_t endlessFrameBytes = 0;  // send one text frame this long with no end
   bool omitEndMarker = false;         // end without the provider's end marker (OpenAI's [DONE])
+
+  // `n` frames of `piece`, one every `delay`: a reply that takes its time.
+  static ModelScript paced(std::size_t n, const std::string& piece,
+                           std::chrono::milliseconds delay) {
+    ModelScript s;
+    s.chunks.assign(n, piece);
+    s.delay = delay;
+    return s;
+  }
 };
 
 struct ModelTurn {

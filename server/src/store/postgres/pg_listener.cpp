@@ -102,7 +102,7 @@ void PgListener::loop() {
     // Until the next attempt, a subscription cannot be honoured: say so at once.
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoffMs);
     for (;;) {
-      refuseChanges();
+      settleChanges(nullptr);
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                             until - std::chrono::steady_clock::now())
                             .count();
@@ -111,21 +111,7 @@ void PgListener::loop() {
     if (stopping_) break;
     backoffMs = std::min(backoffMs * 2, kMaxBackoffMs);
   }
-  refuseChanges();
-}
-
-void PgListener::refuseChanges() {
-  std::vector<Change> changes;
-  {
-    std::lock_guard lock(mu_);
-    changes.swap(changes_);
-    for (const auto& c : changes) {
-      if (!c.add) channels_.erase(c.channel);
-    }
-  }
-  for (auto& c : changes) {
-    if (c.ready) c.ready(false);
-  }
+  settleChanges(nullptr);
 }
 
 bool PgListener::command(PGconn* conn, std::string_view verb, const std::string& channel) {
@@ -142,27 +128,28 @@ bool PgListener::command(PGconn* conn, std::string_view verb, const std::string&
   return ok;
 }
 
-bool PgListener::applyChanges(PGconn* conn) {
-  for (;;) {
-    Change c;
+bool PgListener::settleChanges(PGconn* conn) {
+  std::vector<Change> changes;
+  {
+    std::lock_guard lock(mu_);
+    changes.swap(changes_);
+  }
+  bool alive = conn != nullptr;
+  for (auto& c : changes) {
+    // After a failed command the connection is gone: the rest cannot be honoured now.
+    const bool done = alive && command(conn, c.add ? "LISTEN" : "UNLISTEN", c.channel);
+    alive = alive && done;
     {
       std::lock_guard lock(mu_);
-      if (changes_.empty()) return true;
-      c = std::move(changes_.front());
-      changes_.erase(changes_.begin());
-    }
-    const bool ok = command(conn, c.add ? "LISTEN" : "UNLISTEN", c.channel);
-    {
-      std::lock_guard lock(mu_);
-      if (ok && c.add) {
-        channels_.insert(c.channel);
-      } else if (!c.add) {
+      if (!c.add) {
         channels_.erase(c.channel);
+      } else if (done) {
+        channels_.insert(c.channel);
       }
     }
-    if (c.ready) c.ready(ok);
-    if (!ok) return false;
+    if (c.ready) c.ready(done);
   }
+  return alive;
 }
 
 bool PgListener::deliver(PGconn* conn) {
@@ -185,14 +172,14 @@ void PgListener::serve(PGconn* conn) {
   for (const auto& c : channels) {
     if (!command(conn, "LISTEN", c)) return;
   }
-  if (!applyChanges(conn)) return;
+  if (!settleChanges(conn)) return;
   listening_ = true;
   spdlog::debug("postgres: listening on {} channel(s)", channels.size());
   const int fd = PQsocket(conn);
   auto lastHeard = std::chrono::steady_clock::now();
   while (!stopping_) {
     if (!waitReadable(fd, kIdleCheckMs)) return;
-    if (!applyChanges(conn)) return;
+    if (!settleChanges(conn)) return;
     // libpq keeps its socket non-blocking: this reads what has arrived, never waits.
     if (PQconsumeInput(conn) == 0) {
       spdlog::warn("postgres: the connection listening for notifications was lost: {}",

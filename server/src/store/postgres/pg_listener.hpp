@@ -50,10 +50,9 @@ class PgListener final : public Notifications {
   void serve(pg_conn* conn);
   // Runs LISTEN or UNLISTEN for one channel; false when the connection failed.
   bool command(pg_conn* conn, std::string_view verb, const std::string& channel);
-  // Applies the queued changes on a live connection; false when it failed.
-  bool applyChanges(pg_conn* conn);
-  // Answers the queued changes' `ready` with false (no connection).
-  void refuseChanges();
+  // Applies the queued changes on `conn` and answers their `ready`; with no connection (null)
+  // every subscription is refused. False when the connection is (or turned out) dead.
+  bool settleChanges(pg_conn* conn);
   // Hands every notification received so far to the handler; false when there was none.
   bool deliver(pg_conn* conn);
 
