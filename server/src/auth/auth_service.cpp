@@ -17,7 +17,6 @@ using store::CodePurpose;
 
 namespace {
 
-constexpr std::size_t kMaxEmail = 254;
 constexpr std::size_t kMaxRefreshToken = 200;
 
 Error invalidCredentials() {
@@ -57,47 +56,6 @@ Result<void> codeResult(CodeCheck check) {
 }
 
 }  // namespace
-
-Result<std::string> normalizeEmail(std::string_view raw) {
-  auto bad = [] {
-    return Error::make(Errc::invalid_request, "email is not a valid e-mail address", "email");
-  };
-  raw = trim(raw);
-  if (raw.empty() || raw.size() > kMaxEmail) return bad();
-  std::string email;
-  email.reserve(raw.size());
-  for (char c : raw)
-    email += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  const auto at = email.find('@');
-  if (at == std::string::npos || at == 0 || email.find('@', at + 1) != std::string::npos)
-    return bad();
-  const std::string_view local(email.data(), at);
-  const std::string_view domain(email.data() + at + 1, email.size() - at - 1);
-  if (local.size() > 64 || domain.size() < 3 || domain.find('.') == std::string_view::npos ||
-      domain.front() == '.' || domain.back() == '.' ||
-      domain.find("..") != std::string_view::npos) {
-    return bad();
-  }
-  for (unsigned char c : local) {
-    if (c <= 0x20 || c >= 0x7f ||
-        std::string_view("()<>[]\\,;:\"").find(static_cast<char>(c)) != std::string_view::npos) {
-      return bad();
-    }
-  }
-  for (char c : domain) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return bad();
-  }
-  return email;
-}
-
-Result<void> checkPassword(std::string_view password, std::string_view field) {
-  const std::size_t n = http::utf8Length(password);
-  if (n < 8 || n > 128) {
-    return Error::make(Errc::invalid_request, std::string(field) + " must be 8 to 128 characters",
-                       std::string(field));
-  }
-  return {};
-}
 
 AuthService::AuthService(AuthSettings settings, Dependencies deps)
     : settings_(std::move(settings)),

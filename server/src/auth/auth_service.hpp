@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/bodies.hpp"  // normalizeEmail, checkPassword
 #include "auth/jwt.hpp"
 #include "auth/password_hasher.hpp"
 #include "http/middleware.hpp"
@@ -90,11 +91,5 @@ class AuthService {
   http::RateLimiter failuresByEmail_;
   http::RateLimiter failuresByAddress_;
 };
-
-// Input checks shared by the routes and the service.
-// The trimmed, lower-cased e-mail, or Errc::invalid_request (field "email").
-Result<std::string> normalizeEmail(std::string_view raw);
-// 8–128 characters, else Errc::invalid_request naming `field`.
-Result<void> checkPassword(std::string_view password, std::string_view field);
 
 }  // namespace atelier::auth

@@ -8,6 +8,7 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <charconv>
 
+#include "chat/bodies.hpp"
 #include "chat/search.hpp"
 #include "chat/views.hpp"
 #include "http/json_body.hpp"
@@ -24,19 +25,8 @@ using http::Response;
 
 namespace {
 
-constexpr std::size_t kMaxTitleChars = 200;
 constexpr int kDefaultPage = 100;
 constexpr int kMaxPage = 500;
-constexpr std::size_t kMaxAttachmentUrl = 1024;
-
-Result<std::optional<std::string>> readTitle(const json::object& body) {
-  auto title = http::optionalString(body, "title");
-  if (!title) return std::move(title).error();
-  if (*title && http::utf8Length(**title) > kMaxTitleChars) {
-    return Error::make(Errc::invalid_request, "title is at most 200 characters", "title");
-  }
-  return title;
-}
 
 // `limit`: `fallback` when absent, else a number from 1 to `max`.
 Result<int> readLimit(const Request& req, int fallback, int max) {
@@ -49,33 +39,6 @@ Result<int> readLimit(const Request& req, int fallback, int max) {
                        "limit must be a number from 1 to " + std::to_string(max), "limit");
   }
   return n;
-}
-
-// The urls of `attachments`: an array of at most kMaxAttachments {type: "image", url} items.
-// Whether each url is one of this user's uploads is the engine's check.
-Result<std::vector<std::string>> readAttachments(const json::object& body) {
-  std::vector<std::string> urls;
-  const auto* list = body.if_contains("attachments");
-  if (list == nullptr || list->is_null()) return urls;
-  if (!list->is_array()) return invalidAttachment("attachments must be an array");
-  if (list->as_array().size() > kMaxAttachments) {
-    return invalidAttachment("at most " + std::to_string(kMaxAttachments) +
-                             " attachments per message");
-  }
-  for (const auto& item : list->as_array()) {
-    const auto* o = item.if_object();
-    const auto* type = o ? o->if_contains("type") : nullptr;
-    const auto* url = o ? o->if_contains("url") : nullptr;
-    if (type == nullptr || !type->is_string() || type->as_string() != "image") {
-      return invalidAttachment("each attachment is {\"type\": \"image\", \"url\": …}");
-    }
-    if (url == nullptr || !url->is_string() || url->as_string().empty() ||
-        url->as_string().size() > kMaxAttachmentUrl) {
-      return invalidAttachment("each attachment needs the url its upload returned");
-    }
-    urls.emplace_back(url->as_string());
-  }
-  return urls;
 }
 
 // A file name for Content-Disposition: the title's safe characters (others become '_'), at
@@ -100,21 +63,6 @@ std::string roleHeading(std::string_view role) {
   if (role == "user") return "User";
   if (role == "assistant") return "Assistant";
   return "System";
-}
-
-// `parent_message_id`: absent (after the current message), null (a new first message, as
-// an empty string) or a message id.
-Result<std::optional<std::string>> readParent(const json::object& body) {
-  const auto* v = body.if_contains("parent_message_id");
-  if (v == nullptr) return std::optional<std::string>();
-  if (v->is_null()) return std::optional<std::string>(std::string());
-  if (!v->is_string() || !isUuid(v->as_string())) {
-    return Error::make(Errc::invalid_request,
-                       "parent_message_id is not a reply in this chat (or null for a new first "
-                       "message)",
-                       "parent_message_id");
-  }
-  return std::optional<std::string>(std::string(v->as_string()));
 }
 
 // The generation's frames as the response body, from frame `from` (0: `start`) to the closing
@@ -185,13 +133,9 @@ void registerChatRoutes(http::Router& router, ChatService& service, http::Middle
   router.add(
       "POST", "/api/chat",
       [&service](Request& req) -> asio::awaitable<Result<Response>> {
-        auto body = http::parseJsonObject(req.body);
-        if (!body) co_return std::move(body).error();
-        auto title = readTitle(*body);
-        if (!title) co_return std::move(title).error();
-        // Named, not a temporary: g++ 12 can destroy temporaries of a co_await expression twice.
-        std::string chatTitle = title->value_or("");
-        auto chat = co_await service.create(req.userId, std::move(chatTitle));
+        auto b = decodeCreateChat(req.body);
+        if (!b) co_return std::move(b).error();
+        auto chat = co_await service.create(req.userId, std::move(b->title));
         if (!chat) co_return std::move(chat).error();
         co_return jsonResponse(201, chatJson(*chat));
       },
@@ -260,29 +204,10 @@ void registerChatRoutes(http::Router& router, ChatService& service, http::Middle
       [&service](Request& req) -> asio::awaitable<Result<Response>> {
         const std::string chatId(req.param("chatId"));
         if (!isUuid(chatId)) co_return chatNotFound();
-        auto body = http::parseJsonObject(req.body);
-        if (!body) co_return std::move(body).error();
-        store::ChatPatch patch;
-        auto title = readTitle(*body);
-        if (!title) co_return std::move(title).error();
-        patch.title = std::move(title).value();
-        auto active = http::optionalBool(*body, "is_active");
-        if (!active) co_return std::move(active).error();
-        patch.isActive = *active;
-        auto current = http::optionalString(*body, "current_message_id");
-        if (!current) co_return std::move(current).error();
-        if (*current && !isUuid(**current)) {
-          co_return Error::make(Errc::invalid_request,
-                                "current_message_id is not a message of this chat",
-                                "current_message_id");
-        }
-        if (!patch.title && !patch.isActive && !*current) {
-          co_return Error::make(Errc::invalid_request,
-                                "nothing to change: give title, is_active or current_message_id",
-                                "title");
-        }
-        auto chat =
-            co_await service.update(req.userId, chatId, std::move(patch), std::move(*current));
+        auto b = decodePatchChat(req.body);
+        if (!b) co_return std::move(b).error();
+        auto chat = co_await service.update(req.userId, chatId, std::move(b->patch),
+                                            std::move(b->currentMessageId));
         if (!chat) co_return std::move(chat).error();
         co_return jsonResponse(200, chatJson(*chat));
       },
@@ -339,30 +264,15 @@ void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxM
       [&engine, maxMessageChars, keepAlive](Request& req) -> asio::awaitable<Result<Response>> {
         const std::string chatId(req.param("chatId"));
         if (!isUuid(chatId)) co_return chatNotFound();
-        auto body = http::parseJsonObject(req.body);
-        if (!body) co_return std::move(body).error();
-        auto message = http::requireString(*body, "message");
-        if (!message) co_return std::move(message).error();
-        const std::string_view trimmed = trim(*message, kWhiteSpace);
-        if (trimmed.empty())
-          co_return Error::make(Errc::invalid_request, "message must not be empty", "message");
-        if (http::utf8Length(trimmed) > static_cast<std::size_t>(maxMessageChars)) {
-          co_return Error::make(
-              Errc::invalid_request,
-              "message is longer than " + std::to_string(maxMessageChars) + " characters",
-              "message");
-        }
-        auto attachments = readAttachments(*body);
-        if (!attachments) co_return std::move(attachments).error();
-        auto parent = readParent(*body);
-        if (!parent) co_return std::move(parent).error();
+        auto b = decodeMessage(req.body, static_cast<std::size_t>(maxMessageChars));
+        if (!b) co_return std::move(b).error();
         auto executor = co_await asio::this_coro::executor;
         // Named, not a temporary: g++ 12 can destroy temporaries of a co_await expression twice.
         SendRequest send{req.userId,
                          chatId,
-                         std::string(trimmed),
-                         std::move(attachments).value(),
-                         std::move(parent).value(),
+                         std::move(b->message),
+                         std::move(b->attachmentUrls),
+                         std::move(b->parentMessageId),
                          std::nullopt};
         auto g = co_await engine.send(std::move(send), executor);
         if (!g) co_return std::move(g).error();
@@ -375,17 +285,10 @@ void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxM
       [&engine, keepAlive](Request& req) -> asio::awaitable<Result<Response>> {
         const std::string chatId(req.param("chatId"));
         if (!isUuid(chatId)) co_return chatNotFound();
-        auto body = http::parseJsonObject(req.body);
-        if (!body) co_return std::move(body).error();
-        auto messageId = http::optionalString(*body, "message_id");
+        auto messageId = decodeRegenerate(req.body);
         if (!messageId) co_return std::move(messageId).error();
-        if (*messageId && !isUuid(**messageId)) {
-          co_return Error::make(Errc::invalid_request, "message_id is not a reply in this chat",
-                                "message_id");
-        }
         auto executor = co_await asio::this_coro::executor;
-        SendRequest send{req.userId, chatId,       {},
-                         {},         std::nullopt, std::move(*messageId).value_or(std::string())};
+        SendRequest send{req.userId, chatId, {}, {}, std::nullopt, std::move(messageId).value()};
         auto g = co_await engine.send(std::move(send), executor);
         if (!g) co_return std::move(g).error();
         co_return streamResponse(std::move(g).value(), keepAlive);

@@ -4,6 +4,7 @@
 
 #include "chat/message_tree.hpp"
 #include "chat/search.hpp"
+#include "store/acting.hpp"
 #include "util/crypto.hpp"
 
 namespace atelier::chat {
@@ -31,6 +32,7 @@ asio::awaitable<Result<std::vector<store::Chat>>> ChatService::list(std::string 
 asio::awaitable<Result<ChatPage>> ChatService::read(std::string userId, std::string chatId,
                                                     int limit, std::optional<std::string> before) {
   co_return co_await dbPool_.run([&]() -> Result<ChatPage> {
+    const store::ActingAs as(userId);
     auto chat = store_.findChat(userId, chatId);
     if (!chat) return std::move(chat).error();
     if (!chat->has_value()) return chatNotFound();
@@ -68,6 +70,7 @@ asio::awaitable<Result<store::Chat>> ChatService::update(
     std::optional<std::string> currentMessageId) {
   const auto now = clock_.now();
   co_return co_await dbPool_.run([&]() -> Result<store::Chat> {
+    const store::ActingAs as(userId);
     std::optional<store::Chat> chat;
     if (currentMessageId) {
       auto found = store_.findChat(userId, chatId);
@@ -118,6 +121,7 @@ asio::awaitable<Result<std::vector<SearchResult>>> ChatService::search(std::stri
 asio::awaitable<Result<ChatBranch>> ChatService::currentBranch(std::string userId,
                                                                std::string chatId) {
   co_return co_await dbPool_.run([&]() -> Result<ChatBranch> {
+    const store::ActingAs as(userId);
     auto chat = store_.findChat(userId, chatId);
     if (!chat) return std::move(chat).error();
     if (!chat->has_value()) return chatNotFound();

@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 
+#include "store/acting.hpp"
 #include "util/crypto.hpp"
 
 namespace atelier::chat {
@@ -180,8 +181,10 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> GenerationRelay::attach(
   const auto headed = [&m] { return m->held != nullptr; };
   if (!co_await waitFor(deadline, headed)) {
     // No answer: the reply may have ended meanwhile, or its server died.
-    auto active =
-        co_await dbPool_.run([&] { return store_.activeGeneration(m->chatId, clock_.now()); });
+    auto active = co_await dbPool_.run([&] {
+      const store::ActingAs as(m->userId);
+      return store_.activeGeneration(m->chatId, clock_.now());
+    });
     if (active && (!active->has_value() || **active != m->generationId)) {
       forget(m);
       co_return std::shared_ptr<Generation>();
@@ -261,8 +264,10 @@ asio::awaitable<void> GenerationRelay::watch(std::shared_ptr<Mirror> m) {
     bool lost = quiet > settings_.silence;
     if (!lost && quiet >= every) {
       // Quiet for a while: is the generation still alive (its owner renews the lease)?
-      auto active =
-          co_await dbPool_.run([&] { return store_.activeGeneration(m->chatId, clock_.now()); });
+      auto active = co_await dbPool_.run([&] {
+        const store::ActingAs as(m->userId);
+        return store_.activeGeneration(m->chatId, clock_.now());
+      });
       lost = active && (!active->has_value() || **active != m->generationId);
     }
     if (lost) {

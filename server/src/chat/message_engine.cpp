@@ -2,9 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cmath>
@@ -12,6 +15,7 @@
 #include "chat/views.hpp"
 #include "http/errors.hpp"
 #include "http/json_body.hpp"
+#include "store/acting.hpp"
 #include "util/crypto.hpp"
 
 namespace atelier::chat {
@@ -83,10 +87,6 @@ std::string textFrame(std::string_view id, std::string_view text) {
 
 }  // namespace
 
-Error invalidAttachment(std::string message) {
-  return Error::make(Errc::invalid_attachment, std::move(message), "attachments");
-}
-
 std::int64_t estimateTokens(std::string_view text) {
   return static_cast<std::int64_t>(
       std::ceil(static_cast<double>(http::utf8Length(text)) / 4.0 * 1.3));
@@ -120,6 +120,7 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
                                                        TimePoint now) {
   const std::string& userId = request.userId;
   const std::string& chatId = request.chatId;
+  const store::ActingAs as(userId);
   // 0. the attachments (part of the body's validation)
   auto attached = resolveAttachments(request);
   if (!attached) return std::move(attached).error();
@@ -387,6 +388,7 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
   // Before any reply: nothing billed, the reservation returned, the chat free again.
   auto abandon = [&]() -> asio::awaitable<void> {
     auto r = co_await dbPool_.run([&]() -> Result<void> {
+      const store::ActingAs as(userId);
       auto settled = store_.settleTokens(userId, reservation->reserved, 0);
       auto released = store_.releaseGeneration(chatId, generationId);
       if (!settled) return std::move(settled).error();
@@ -435,6 +437,7 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
                                        promptEstimate};
   const auto leaseUntil = clock_.now() + settings_.lease;
   auto saved = co_await dbPool_.run([&]() -> Result<void> {
+    const store::ActingAs as(userId);
     if (regenerating) {
       return store_.beginRegeneration(chatId, userMessage.messageId, generationId, cp, clock_.now(),
                                       leaseUntil);
@@ -563,9 +566,29 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g,
   const store::FinishedGeneration fin{userId, chatId, generationId, reply, reservation.reserved,
                                       billed};
   auto finished = co_await dbPool_.run([&] { return store_.finishGeneration(fin); });
+  // The database may be away for a moment (a restart, a failover). The reply has been streamed
+  // already: keep trying to save it for as long as its lease would have held (after that,
+  // whoever recovers the lease saves the last checkpoint), unless the server is stopping.
+  const auto saveBy = std::chrono::steady_clock::now() + settings_.lease;
+  asio::steady_timer retry(executor);
+  for (auto wait = std::chrono::milliseconds(250);
+       !finished && finished.error().code == Errc::unavailable &&
+       g->stopReason() != Generation::StopReason::shutdown &&
+       std::chrono::steady_clock::now() + wait < saveBy;
+       wait = std::min(wait * 2, std::chrono::milliseconds(4000))) {
+    spdlog::warn("the reply {} to chat {} is not saved yet ({}); retrying in {} ms", aid, chatId,
+                 finished.error().message, wait.count());
+    retry.expires_after(wait);
+    (void)co_await retry.async_wait(asio::as_tuple(asio::use_awaitable));
+    finished = co_await dbPool_.run([&] { return store_.finishGeneration(fin); });
+    if (finished) spdlog::info("the reply {} to chat {} is saved", aid, chatId);
+  }
   if (!finished) {
-    spdlog::error("the reply {} to chat {} could not be saved: {}", aid, chatId,
-                  finished.error().message);
+    // Ids and size only: the text is the user's, and stays out of the log.
+    spdlog::error("the reply {} to chat {} ({} bytes, {}) could not be saved: {}", aid, chatId,
+                  text.size(), status, finished.error().message);
+    if (finished.error().code == Errc::not_found)  // the lease: recovered by someone else
+      finished = Error::make(Errc::unavailable, std::string(finished.error().message));
   }
   tokensBilled_.inc(static_cast<std::uint64_t>(std::max<std::int64_t>(0, billed)));
   const json::value message = reply ? json::value(messageJson(*reply)) : json::value(nullptr);
@@ -596,8 +619,10 @@ asio::awaitable<void> MessageEngine::checkpoint(std::shared_ptr<Generation> g,
                                                 std::shared_ptr<CheckpointState> state,
                                                 store::GenerationCheckpoint cp) {
   const auto until = clock_.now() + settings_.lease;
-  auto held = co_await dbPool_.run(
-      [&] { return store_.checkpointGeneration(g->chatId(), g->id(), cp, until); });
+  auto held = co_await dbPool_.run([&] {
+    const store::ActingAs as(g->userId());
+    return store_.checkpointGeneration(g->chatId(), g->id(), cp, until);
+  });
   if (!held) {
     spdlog::warn("could not checkpoint the reply to chat {}: {}", g->chatId(),
                  held.error().message);
@@ -617,7 +642,10 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::running(std:
   if (!chat->has_value()) co_return Error::make(Errc::not_found, "no such chat");
   if (auto g = registry_.find(chatId); g && g->userId() == userId) co_return g;
   // Maybe being written by another instance.
-  auto active = co_await dbPool_.run([&] { return store_.activeGeneration(chatId, clock_.now()); });
+  auto active = co_await dbPool_.run([&] {
+    const store::ActingAs as(userId);
+    return store_.activeGeneration(chatId, clock_.now());
+  });
   if (!active) co_return std::move(active).error();
   if (!active->has_value()) co_return std::shared_ptr<Generation>();
   if (auto g = registry_.find(chatId); g && g->id() == **active) co_return g;  // started here

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "chat/bodies.hpp"  // kMaxAttachments, invalidAttachment
 #include "chat/generation.hpp"
 #include "chat/generation_relay.hpp"
 #include "http/middleware.hpp"
@@ -56,7 +57,6 @@ struct SendRequest {
   std::optional<std::string> regenerate;
 };
 
-inline constexpr std::size_t kMaxAttachments = 4;
 // RATE_LIMIT_MESSAGES_PER_MINUTE's window.
 inline constexpr std::chrono::seconds kMessageRateWindow{60};
 // Images travel inline (base64) in the provider request, whose size Gemini caps at 20 MB:
@@ -64,9 +64,6 @@ inline constexpr std::chrono::seconds kMessageRateWindow{60};
 inline constexpr std::int64_t kMaxInlineImageBytes = std::int64_t{15} << 20;
 // The estimate of one image in the prompt (the contract's 258 tokens).
 inline constexpr std::int64_t kImageTokens = 258;
-
-// 400 invalid_attachment, details.field "attachments".
-Error invalidAttachment(std::string message);
 
 class MessageEngine {
  public:

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "store/acting.hpp"
 #include "store/migrations.hpp"
 #include "util/crypto.hpp"
 #include "util/rate_window.hpp"
@@ -138,33 +139,24 @@ Result<Rows> SqlStore::run(SqlConnection& c, std::string_view text,
   return c.exec(sql(text), params);
 }
 
-Result<Rows> SqlStore::query(std::string_view text, const std::vector<SqlValue>& params) {
-  auto lease = source_->acquire(false);
-  if (!lease) return std::move(lease).error();
-  return run(**lease, text, params);
-}
-
-Result<Rows> SqlStore::queryBuilt(const std::string& text, const std::vector<SqlValue>& params) {
-  auto lease = source_->acquire(false);
-  if (!lease) return std::move(lease).error();
-  return (*lease)->exec(expandSql(text, dialect_), params);
-}
-
-Result<bool> SqlStore::changed(std::string_view text, const std::vector<SqlValue>& params) {
-  auto lease = source_->acquire(true);
-  if (!lease) return std::move(lease).error();
-  auto r = run(**lease, text, params);
-  if (!r) return std::move(r).error();
-  return r->affected > 0;
-}
-
 template <class T, class F>
-Result<T> SqlStore::transaction(F&& body) {
-  auto lease = source_->acquire(true);
+Result<T> SqlStore::scoped(bool write, bool atomic, F&& body) {
+  auto lease = source_->acquire(write);
   if (!lease) return std::move(lease).error();
   SqlConnection& c = **lease;
-  if (auto begun = c.exec(dialect_ == Dialect::sqlite ? "BEGIN IMMEDIATE" : "BEGIN", {}); !begun) {
-    return std::move(begun).error();
+  const bool pg = dialect_ == Dialect::postgres;
+  // PostgreSQL: always a transaction, opened as the acting user (row-level security).
+  // SQLite: a transaction when the work must be atomic; BEGIN IMMEDIATE takes the write lock
+  // up front, so two writers never deadlock upgrading read locks.
+  if (pg || atomic) {
+    if (pg) {
+      if (auto begun = c.execScript(postgresScopePrelude(acting(), appRole_)); !begun)
+        return std::move(begun).error();
+    } else if (auto begun = c.exec("BEGIN IMMEDIATE", {}); !begun) {
+      return std::move(begun).error();
+    }
+  } else {
+    return body(c);
   }
   Result<T> result = body(c);
   if (result) {
@@ -176,6 +168,26 @@ Result<T> SqlStore::transaction(F&& body) {
     (void)c.exec("ROLLBACK", {});
   }
   return result;
+}
+
+template <class T, class F>
+Result<T> SqlStore::transaction(F&& body) {
+  return scoped<T>(true, true, std::forward<F>(body));
+}
+
+Result<Rows> SqlStore::query(std::string_view text, const std::vector<SqlValue>& params) {
+  return scoped<Rows>(false, false, [&](SqlConnection& c) { return run(c, text, params); });
+}
+
+Result<Rows> SqlStore::queryBuilt(const std::string& text, const std::vector<SqlValue>& params) {
+  return scoped<Rows>(false, false,
+                      [&](SqlConnection& c) { return c.exec(expandSql(text, dialect_), params); });
+}
+
+Result<bool> SqlStore::changed(std::string_view text, const std::vector<SqlValue>& params) {
+  auto r = scoped<Rows>(true, false, [&](SqlConnection& c) { return run(c, text, params); });
+  if (!r) return std::move(r).error();
+  return r->affected > 0;
 }
 
 Result<void> SqlStore::ping() {
@@ -243,12 +255,35 @@ Result<int> SqlStore::migrate() {
     ++count;
   }
   unlock();
+  if (pg) {
+    if (auto checked = checkIsolation(c); !checked) return std::move(checked).error();
+  }
   return count;
+}
+
+Result<void> SqlStore::checkIsolation(SqlConnection& c) {
+  auto r = c.exec(
+      "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'atelier_app') "
+      "THEN pg_has_role('atelier_app', 'MEMBER') ELSE false END, current_user, "
+      "(SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)",
+      {});
+  if (!r) return std::move(r).error();
+  const auto& row = r->rows.front();
+  appRole_ = toBool(row[0]);
+  if (!appRole_) {
+    spdlog::warn(
+        "row-level security: role {} cannot take the role atelier_app (migration 009 could not "
+        "create or grant it){}; the database does not keep users' rows apart, only the "
+        "server's queries do",
+        toStr(row[1]), toBool(row[2]) ? " and bypasses row-level security" : "");
+  }
+  return {};
 }
 
 // ---- users --------------------------------------------------------------------------------
 
 Result<User> SqlStore::createUser(const NewUser& u) {
+  const ActingAs as(u.userId);
   return transaction<User>([&](SqlConnection& c) -> Result<User> {
     auto inserted =
         run(c,
@@ -280,6 +315,7 @@ Result<User> SqlStore::createUser(const NewUser& u) {
 }
 
 Result<std::optional<User>> SqlStore::findUserByEmail(std::string_view email) {
+  const auto as = ActingAs::service();
   auto r = query("SELECT " USER_COLS " FROM @users WHERE email = $1", {std::string(email)});
   if (!r) return std::move(r).error();
   if (r->empty()) return std::optional<User>();
@@ -287,6 +323,7 @@ Result<std::optional<User>> SqlStore::findUserByEmail(std::string_view email) {
 }
 
 Result<std::optional<User>> SqlStore::findUserById(std::string_view userId) {
+  const ActingAs as(userId);
   if (!isUuid(userId)) return std::optional<User>();
   auto r = query("SELECT " USER_COLS " FROM @users WHERE user_id = $1", {std::string(userId)});
   if (!r) return std::move(r).error();
@@ -295,6 +332,7 @@ Result<std::optional<User>> SqlStore::findUserById(std::string_view userId) {
 }
 
 Result<bool> SqlStore::markEmailVerified(std::string_view userId, TimePoint now) {
+  const ActingAs as(userId);
   if (!isUuid(userId)) return false;
   return changed(
       "UPDATE @users SET email_verified = @true, updated_at = @tsp($2) WHERE user_id = $1",
@@ -303,12 +341,14 @@ Result<bool> SqlStore::markEmailVerified(std::string_view userId, TimePoint now)
 
 Result<bool> SqlStore::setPasswordHash(std::string_view userId, std::string_view hash,
                                        TimePoint now) {
+  const ActingAs as(userId);
   if (!isUuid(userId)) return false;
   return changed("UPDATE @users SET password_hash = $2, updated_at = @tsp($3) WHERE user_id = $1",
                  {std::string(userId), std::string(hash), ms(now)});
 }
 
 Result<bool> SqlStore::setUserDisabled(std::string_view userId, bool disabled, TimePoint now) {
+  const auto as = ActingAs::service();
   if (!isUuid(userId)) return false;
   return changed("UPDATE @users SET disabled = $2, updated_at = @tsp($3) WHERE user_id = $1",
                  {std::string(userId), std::int64_t{disabled ? 1 : 0}, ms(now)});
@@ -319,6 +359,7 @@ Result<bool> SqlStore::setUserDisabled(std::string_view userId, bool disabled, T
 Result<bool> SqlStore::issueEmailCode(std::string_view email, CodePurpose purpose,
                                       std::string_view codeHash, TimePoint now, TimePoint expiresAt,
                                       std::chrono::seconds minInterval) {
+  const auto as = ActingAs::service();
   // One statement: insert, or replace a code issued at least minInterval ago.
   return changed(
       "INSERT INTO email_codes (email, purpose, code_hash, attempts, created_at, expires_at, "
@@ -334,6 +375,7 @@ Result<bool> SqlStore::issueEmailCode(std::string_view email, CodePurpose purpos
 Result<CodeCheck> SqlStore::consumeEmailCode(std::string_view email, CodePurpose purpose,
                                              std::string_view codeHash, TimePoint now,
                                              int maxAttempts) {
+  const auto as = ActingAs::service();
   const std::vector<SqlValue> key{std::string(email), std::string(purposeName(purpose))};
   return transaction<CodeCheck>([&](SqlConnection& c) -> Result<CodeCheck> {
     auto r = run(c,
@@ -361,6 +403,7 @@ Result<CodeCheck> SqlStore::consumeEmailCode(std::string_view email, CodePurpose
 // ---- refresh tokens ---------------------------------------------------------------------------
 
 Result<void> SqlStore::insertRefreshToken(const RefreshToken& t) {
+  const ActingAs as(t.userId);
   auto r = changed(
       "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) "
       "VALUES ($1, $2, $3, @tsp($4), @tsp($5))",
@@ -371,6 +414,7 @@ Result<void> SqlStore::insertRefreshToken(const RefreshToken& t) {
 
 Result<RotateResult> SqlStore::rotateRefreshToken(std::string_view oldHash, RefreshToken next,
                                                   TimePoint now) {
+  const auto as = ActingAs::service();
   return transaction<RotateResult>([&](SqlConnection& c) -> Result<RotateResult> {
     auto r = run(c,
                  "SELECT user_id, family_id, @ts(expires_at), revoked_at FROM refresh_tokens "
@@ -413,6 +457,7 @@ Result<RotateResult> SqlStore::rotateRefreshToken(std::string_view oldHash, Refr
 }
 
 Result<bool> SqlStore::revokeRefreshToken(std::string_view tokenHash, TimePoint now) {
+  const auto as = ActingAs::service();
   return changed(
       "UPDATE refresh_tokens SET revoked_at = @tsp($2) WHERE token_hash = $1 AND revoked_at IS "
       "NULL",
@@ -420,6 +465,7 @@ Result<bool> SqlStore::revokeRefreshToken(std::string_view tokenHash, TimePoint 
 }
 
 Result<void> SqlStore::revokeUserRefreshTokens(std::string_view userId, TimePoint now) {
+  const ActingAs as(userId);
   if (!isUuid(userId)) return {};
   auto r = changed(
       "UPDATE refresh_tokens SET revoked_at = @tsp($2) WHERE user_id = $1 AND revoked_at IS NULL",
@@ -431,6 +477,7 @@ Result<void> SqlStore::revokeUserRefreshTokens(std::string_view userId, TimePoin
 // ---- chats --------------------------------------------------------------------------------
 
 Result<Chat> SqlStore::createChatIfUnderLimit(const NewChat& n, int maxActive) {
+  const ActingAs as(n.userId);
   return transaction<Chat>([&](SqlConnection& c) -> Result<Chat> {
     // Lock the user's row: concurrent creates (any process) queue here, so the count below
     // sees every chat committed before.
@@ -462,6 +509,7 @@ Result<Chat> SqlStore::createChatIfUnderLimit(const NewChat& n, int maxActive) {
 }
 
 Result<std::vector<Chat>> SqlStore::listChats(std::string_view userId) {
+  const ActingAs as(userId);
   if (!isUuid(userId)) return std::vector<Chat>();
   auto r = query("SELECT " CHAT_COLS
                  " FROM chats WHERE user_id = $1 ORDER BY updated_at DESC, chat_id DESC",
@@ -475,6 +523,7 @@ Result<std::vector<Chat>> SqlStore::listChats(std::string_view userId) {
 }
 
 Result<std::optional<Chat>> SqlStore::findChat(std::string_view userId, std::string_view chatId) {
+  const ActingAs as(userId);
   if (!isUuid(userId) || !isUuid(chatId)) return std::optional<Chat>();
   auto r = query("SELECT " CHAT_COLS " FROM chats WHERE chat_id = $1 AND user_id = $2",
                  {std::string(chatId), std::string(userId)});
@@ -485,6 +534,7 @@ Result<std::optional<Chat>> SqlStore::findChat(std::string_view userId, std::str
 
 Result<Chat> SqlStore::updateChat(std::string_view userId, std::string_view chatId,
                                   const ChatPatch& patch, int maxActive, TimePoint now) {
+  const ActingAs as(userId);
   if (!isUuid(userId) || !isUuid(chatId)) return Error::make(Errc::not_found, "no such chat");
   const std::string uid(userId), cid(chatId);
   return transaction<Chat>([&](SqlConnection& c) -> Result<Chat> {
@@ -519,6 +569,7 @@ Result<Chat> SqlStore::updateChat(std::string_view userId, std::string_view chat
 }
 
 Result<bool> SqlStore::deleteChat(std::string_view userId, std::string_view chatId) {
+  const ActingAs as(userId);
   if (!isUuid(userId) || !isUuid(chatId)) return false;
   return changed("DELETE FROM chats WHERE chat_id = $1 AND user_id = $2",
                  {std::string(chatId), std::string(userId)});
@@ -553,39 +604,40 @@ Result<Message> SqlStore::appendMessage(const Message& m) {
 Result<MessagePage> SqlStore::listMessages(std::string_view chatId, int limit,
                                            std::optional<std::string_view> before) {
   if (!isUuid(chatId)) return MessagePage{};
-  auto lease = source_->acquire(false);
-  if (!lease) return std::move(lease).error();
   const std::string cid(chatId);
-  Result<Rows> r = Rows{};
-  if (before) {
-    if (!isUuid(*before))
-      return Error::make(Errc::invalid_request, "before is not a message of this chat", "before");
-    auto anchor =
-        run(**lease, "SELECT @ts(created_at) FROM messages WHERE message_id = $1 AND chat_id = $2",
-            {std::string(*before), cid});
-    if (!anchor) return std::move(anchor).error();
-    if (anchor->empty())
-      return Error::make(Errc::invalid_request, "before is not a message of this chat", "before");
-    r = run(**lease,
-            "SELECT " MESSAGE_COLS
-            " FROM messages WHERE chat_id = $1 AND (created_at < @tsp($2) OR "
-            "(created_at = @tsp($2) AND message_id < $3)) ORDER BY created_at DESC, message_id "
-            "DESC LIMIT $4",
-            {cid, toInt(anchor->rows.front()[0]), std::string(*before), std::int64_t{limit} + 1});
-  } else {
-    r = run(**lease,
-            "SELECT " MESSAGE_COLS
-            " FROM messages WHERE chat_id = $1 ORDER BY created_at DESC, message_id DESC LIMIT $2",
-            {cid, std::int64_t{limit} + 1});
-  }
-  if (!r) return std::move(r).error();
-  MessagePage page;
-  page.hasMore = r->rows.size() > static_cast<std::size_t>(limit);
-  const std::size_t n = std::min(r->rows.size(), static_cast<std::size_t>(limit));
-  page.messages.reserve(n);
-  for (std::size_t i = n; i-- > 0;)
-    page.messages.push_back(toMessage(r->rows[i]));
-  return page;
+  return scoped<MessagePage>(false, false, [&](SqlConnection& c) -> Result<MessagePage> {
+    Result<Rows> r = Rows{};
+    if (before) {
+      if (!isUuid(*before))
+        return Error::make(Errc::invalid_request, "before is not a message of this chat", "before");
+      auto anchor =
+          run(c, "SELECT @ts(created_at) FROM messages WHERE message_id = $1 AND chat_id = $2",
+              {std::string(*before), cid});
+      if (!anchor) return std::move(anchor).error();
+      if (anchor->empty())
+        return Error::make(Errc::invalid_request, "before is not a message of this chat", "before");
+      r = run(c,
+              "SELECT " MESSAGE_COLS
+              " FROM messages WHERE chat_id = $1 AND (created_at < @tsp($2) OR "
+              "(created_at = @tsp($2) AND message_id < $3)) ORDER BY created_at DESC, message_id "
+              "DESC LIMIT $4",
+              {cid, toInt(anchor->rows.front()[0]), std::string(*before), std::int64_t{limit} + 1});
+    } else {
+      r = run(
+          c,
+          "SELECT " MESSAGE_COLS
+          " FROM messages WHERE chat_id = $1 ORDER BY created_at DESC, message_id DESC LIMIT $2",
+          {cid, std::int64_t{limit} + 1});
+    }
+    if (!r) return std::move(r).error();
+    MessagePage page;
+    page.hasMore = r->rows.size() > static_cast<std::size_t>(limit);
+    const std::size_t n = std::min(r->rows.size(), static_cast<std::size_t>(limit));
+    page.messages.reserve(n);
+    for (std::size_t i = n; i-- > 0;)
+      page.messages.push_back(toMessage(r->rows[i]));
+    return page;
+  });
 }
 
 Result<std::vector<TreeNode>> SqlStore::messageTree(std::string_view chatId) {
@@ -629,15 +681,16 @@ Result<std::vector<Message>> SqlStore::messagesByIds(std::string_view chatId,
 
 Result<Chat> SqlStore::setCurrentMessage(std::string_view userId, std::string_view chatId,
                                          std::string_view messageId) {
+  const ActingAs as(userId);
   if (!isUuid(userId) || !isUuid(chatId) || !isUuid(messageId))
     return Error::make(Errc::not_found, "no such chat");
-  auto lease = source_->acquire(true);  // a write
-  if (!lease) return std::move(lease).error();
-  auto r = run(**lease,
+  auto r = scoped<Rows>(true, false, [&](SqlConnection& c) {
+    return run(c,
                "UPDATE chats SET current_message_id = $3 WHERE chat_id = $1 AND user_id = $2"
                " AND EXISTS (SELECT 1 FROM messages WHERE message_id = $3 AND chat_id = $1)"
                " RETURNING " CHAT_COLS,
                {std::string(chatId), std::string(userId), std::string(messageId)});
+  });
   if (!r) return std::move(r).error();
   if (r->empty()) return Error::make(Errc::not_found, "no such chat or message");
   return toChat(r->rows.front());
@@ -688,6 +741,7 @@ std::string ftsString(std::string_view text) {
 
 Result<std::vector<SearchHit>> SqlStore::search(std::string_view userId,
                                                 const std::vector<std::string>& words, int limit) {
+  const ActingAs as(userId);
   std::vector<SearchHit> out;
   if (!isUuid(userId) || words.empty()) return out;
   std::vector<std::string> tokens, substrings;
@@ -803,6 +857,7 @@ Result<std::vector<Message>> SqlStore::branchMessages(std::string_view chatId,
 // ---- operator tools -----------------------------------------------------------------------
 
 Result<std::vector<User>> SqlStore::listUsers(int limit) {
+  const auto as = ActingAs::service();
   auto r = query("SELECT " USER_COLS " FROM @users ORDER BY created_at, user_id LIMIT $1",
                  {std::int64_t{limit}});
   if (!r) return std::move(r).error();
@@ -814,12 +869,14 @@ Result<std::vector<User>> SqlStore::listUsers(int limit) {
 }
 
 Result<bool> SqlStore::setTokenLimit(std::string_view userId, std::int64_t limit) {
+  const auto as = ActingAs::service();
   if (!isUuid(userId)) return false;
   return changed("UPDATE user_usage SET token_limit = $2 WHERE user_id = $1",
                  {std::string(userId), limit});
 }
 
 Result<bool> SqlStore::resetUsage(std::string_view userId, TimePoint now) {
+  const auto as = ActingAs::service();
   if (!isUuid(userId)) return false;
   return changed(
       "UPDATE user_usage SET total_tokens_used = 0, last_reset_at = @tsp($2) WHERE user_id = $1",
@@ -827,6 +884,7 @@ Result<bool> SqlStore::resetUsage(std::string_view userId, TimePoint now) {
 }
 
 Result<std::int64_t> SqlStore::purgeChats(TimePoint cutoff, bool dryRun) {
+  const auto as = ActingAs::service();
   if (dryRun) {
     auto r =
         query("SELECT COUNT(*) FROM chats WHERE updated_at < @tsp($1) AND generation_id IS NULL",
@@ -834,16 +892,17 @@ Result<std::int64_t> SqlStore::purgeChats(TimePoint cutoff, bool dryRun) {
     if (!r) return std::move(r).error();
     return toInt(r->rows.front()[0]);
   }
-  auto lease = source_->acquire(true);
-  if (!lease) return std::move(lease).error();
-  auto r = run(**lease, "DELETE FROM chats WHERE updated_at < @tsp($1) AND generation_id IS NULL",
+  auto r = scoped<Rows>(true, false, [&](SqlConnection& c) {
+    return run(c, "DELETE FROM chats WHERE updated_at < @tsp($1) AND generation_id IS NULL",
                {ms(cutoff)});
+  });
   if (!r) return std::move(r).error();
   return static_cast<std::int64_t>(r->affected);
 }
 
 Result<std::optional<Usage>> SqlStore::getUsage(std::string_view userId, TimePoint now,
                                                 std::chrono::seconds resetInterval) {
+  const ActingAs as(userId);
   if (!isUuid(userId)) return std::optional<Usage>();
   const std::string uid(userId);
   auto read = [&]() -> Result<std::optional<Usage>> {
@@ -872,6 +931,7 @@ Result<Reservation> SqlStore::reserveTokens(std::string_view userId, std::int64_
                                             int maxOutputTokens, TimePoint now,
                                             std::chrono::seconds resetInterval,
                                             const std::optional<LeaseRef>& lease) {
+  const ActingAs as(userId);
   if (!isUuid(userId)) return Error::make(Errc::not_found, "no such user");
   const std::string uid(userId);
   return transaction<Reservation>([&](SqlConnection& c) -> Result<Reservation> {
@@ -932,15 +992,17 @@ Result<Usage> SqlStore::settle(SqlConnection& c, const std::string& userId, std:
 
 Result<Usage> SqlStore::settleTokens(std::string_view userId, std::int64_t reserved,
                                      std::int64_t billed) {
+  const ActingAs as(userId);
   if (!isUuid(userId)) return Error::make(Errc::not_found, "no such user");
-  auto lease = source_->acquire(true);
-  if (!lease) return std::move(lease).error();
-  return settle(**lease, std::string(userId), reserved, billed);
+  return scoped<Usage>(true, false, [&](SqlConnection& c) {
+    return settle(c, std::string(userId), reserved, billed);
+  });
 }
 
 Result<void> SqlStore::claimGeneration(std::string_view userId, std::string_view chatId,
                                        std::string_view generationId, TimePoint now,
                                        TimePoint leaseUntil) {
+  const ActingAs as(userId);
   if (!isUuid(userId) || !isUuid(chatId)) return Error::make(Errc::not_found, "no such chat");
   const std::string uid(userId), cid(chatId), gid(generationId);
   auto result = transaction<std::monostate>([&](SqlConnection& c) -> Result<std::monostate> {
@@ -1033,9 +1095,9 @@ Result<LeaseState> SqlStore::checkpointGeneration(std::string_view chatId,
                                                   const GenerationCheckpoint& cp,
                                                   TimePoint leaseUntil) {
   if (!isUuid(chatId)) return LeaseState::lost;
-  auto lease = source_->acquire(true);
-  if (!lease) return std::move(lease).error();
-  return writeCheckpoint(**lease, std::string(chatId), generationId, cp, leaseUntil);
+  return scoped<LeaseState>(true, false, [&](SqlConnection& c) {
+    return writeCheckpoint(c, std::string(chatId), generationId, cp, leaseUntil);
+  });
 }
 
 #define CLEAR_LEASE                                                                  \
@@ -1044,6 +1106,7 @@ Result<LeaseState> SqlStore::checkpointGeneration(std::string_view chatId,
   "generation_billed = 0, generation_stop_requested = FALSE"
 
 Result<Usage> SqlStore::finishGeneration(const FinishedGeneration& f) {
+  const ActingAs as(f.userId);
   if (!isUuid(f.userId) || !isUuid(f.chatId)) return Error::make(Errc::not_found, "no such chat");
   return transaction<Usage>([&](SqlConnection& c) -> Result<Usage> {
     // Only the holder of the lease finishes: a generation whose lease was recovered by another
@@ -1052,7 +1115,7 @@ Result<Usage> SqlStore::finishGeneration(const FinishedGeneration& f) {
                     {f.chatId, f.generationId});
     if (!held) return std::move(held).error();
     if (held->affected == 0) {
-      return Error::make(Errc::unavailable, "the reply was given up after its lease expired");
+      return Error::make(Errc::not_found, "the reply was given up after its lease expired");
     }
     if (f.reply) {
       auto saved = insertMessage(c, *f.reply);
@@ -1096,6 +1159,7 @@ Result<bool> SqlStore::recoverLease(SqlConnection& c, const std::string& chatId,
 }
 
 Result<int> SqlStore::recoverGenerations(TimePoint now) {
+  const auto as = ActingAs::service();
   auto expired = query(
       "SELECT chat_id, generation_id FROM chats WHERE generation_id IS NOT NULL AND "
       "generation_expires_at <= @tsp($1) LIMIT 1000",
@@ -1148,6 +1212,7 @@ Result<std::optional<std::string>> SqlStore::activeGeneration(std::string_view c
 
 Result<std::optional<std::string>> SqlStore::requestStop(std::string_view userId,
                                                          std::string_view chatId, TimePoint now) {
+  const ActingAs as(userId);
   if (!isUuid(userId) || !isUuid(chatId)) return std::optional<std::string>();
   const std::string cid(chatId);
   return transaction<std::optional<std::string>>(
@@ -1173,6 +1238,7 @@ Result<std::optional<std::string>> SqlStore::requestStop(std::string_view userId
 
 Result<int> SqlStore::hitRateWindow(std::string_view key, std::uint32_t limit,
                                     std::chrono::seconds period, TimePoint now) {
+  const auto as = ActingAs::service();
   const auto at = windowAt(
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()), period);
   const std::int64_t periodMs = std::chrono::milliseconds(period).count();
@@ -1180,42 +1246,43 @@ Result<int> SqlStore::hitRateWindow(std::string_view key, std::uint32_t limit,
   // passed (the hits of the window just before become `previous_hits`), then count the hit.
   // A window start behind the stored one (an instance whose clock lags) counts in the
   // stored window rather than resetting it.
-  auto lease = source_->acquire(true);
-  if (!lease) return std::move(lease).error();
-  auto hit = run(**lease,
-                 "INSERT INTO rate_windows (key, window_start, hits, previous_hits) "
-                 "VALUES ($1, $2, 1, 0) ON CONFLICT (key) DO UPDATE SET "
-                 "previous_hits = CASE WHEN rate_windows.window_start >= excluded.window_start "
-                 "THEN rate_windows.previous_hits WHEN rate_windows.window_start = "
-                 "excluded.window_start - CAST($3 AS BIGINT) THEN rate_windows.hits ELSE 0 END, "
-                 "hits = CASE WHEN rate_windows.window_start >= excluded.window_start "
-                 "THEN rate_windows.hits + 1 ELSE 1 END, "
-                 "window_start = CASE WHEN rate_windows.window_start >= excluded.window_start "
-                 "THEN rate_windows.window_start ELSE excluded.window_start END "
-                 "RETURNING hits, previous_hits, window_start",
-                 {std::string(key), at.startMs, periodMs});
-  if (!hit) return std::move(hit).error();
-  if (hit->empty()) return Error::make(Errc::internal, "rate window: no row returned");
-  const auto& row = hit->rows.front();
-  const std::int64_t windowStart = toInt(row[2]);
-  const auto into = std::chrono::milliseconds(
-      std::clamp<std::int64_t>(at.startMs + at.into.count() - windowStart, 0, periodMs));
-  const int wait = slidingWindowWait({toInt(row[0]), toInt(row[1])}, limit, period, into);
-  if (wait > 0) {
-    // A refused hit does not count: a client that keeps trying is told the same wait.
-    auto undone = run(**lease,
-                      "UPDATE rate_windows SET hits = hits - 1 WHERE key = $1 AND "
-                      "window_start = $2 AND hits > 0",
-                      {std::string(key), windowStart});
-    if (!undone) return std::move(undone).error();
-  }
-  return wait;
+  return scoped<int>(true, false, [&](SqlConnection& c) -> Result<int> {
+    auto hit = run(c,
+                   "INSERT INTO rate_windows (key, window_start, hits, previous_hits) "
+                   "VALUES ($1, $2, 1, 0) ON CONFLICT (key) DO UPDATE SET "
+                   "previous_hits = CASE WHEN rate_windows.window_start >= excluded.window_start "
+                   "THEN rate_windows.previous_hits WHEN rate_windows.window_start = "
+                   "excluded.window_start - CAST($3 AS BIGINT) THEN rate_windows.hits ELSE 0 END, "
+                   "hits = CASE WHEN rate_windows.window_start >= excluded.window_start "
+                   "THEN rate_windows.hits + 1 ELSE 1 END, "
+                   "window_start = CASE WHEN rate_windows.window_start >= excluded.window_start "
+                   "THEN rate_windows.window_start ELSE excluded.window_start END "
+                   "RETURNING hits, previous_hits, window_start",
+                   {std::string(key), at.startMs, periodMs});
+    if (!hit) return std::move(hit).error();
+    if (hit->empty()) return Error::make(Errc::internal, "rate window: no row returned");
+    const auto& row = hit->rows.front();
+    const std::int64_t windowStart = toInt(row[2]);
+    const auto into = std::chrono::milliseconds(
+        std::clamp<std::int64_t>(at.startMs + at.into.count() - windowStart, 0, periodMs));
+    const int wait = slidingWindowWait({toInt(row[0]), toInt(row[1])}, limit, period, into);
+    if (wait > 0) {
+      // A refused hit does not count: a client that keeps trying is told the same wait.
+      auto undone = run(c,
+                        "UPDATE rate_windows SET hits = hits - 1 WHERE key = $1 AND "
+                        "window_start = $2 AND hits > 0",
+                        {std::string(key), windowStart});
+      if (!undone) return std::move(undone).error();
+    }
+    return wait;
+  });
 }
 
 Result<std::int64_t> SqlStore::pruneRateWindows(TimePoint before) {
-  auto lease = source_->acquire(true);
-  if (!lease) return std::move(lease).error();
-  auto r = run(**lease, "DELETE FROM rate_windows WHERE window_start < $1", {ms(before)});
+  const auto as = ActingAs::service();
+  auto r = scoped<Rows>(true, false, [&](SqlConnection& c) {
+    return run(c, "DELETE FROM rate_windows WHERE window_start < $1", {ms(before)});
+  });
   if (!r) return std::move(r).error();
   return r->affected;
 }
@@ -1240,6 +1307,7 @@ Result<void> SqlStore::notify(std::string_view channel, std::string_view payload
 // ---- uploads -------------------------------------------------------------------------------
 
 Result<void> SqlStore::insertUpload(const Upload& u) {
+  const ActingAs as(u.userId);
   auto r = changed(
       "INSERT INTO uploads (upload_id, user_id, object_key, mime_type, size_bytes, sha256, "
       "created_at) VALUES ($1, $2, $3, $4, $5, $6, @tsp($7))",
@@ -1250,6 +1318,7 @@ Result<void> SqlStore::insertUpload(const Upload& u) {
 
 Result<std::optional<Upload>> SqlStore::findUpload(std::string_view userId,
                                                    std::string_view uploadId) {
+  const ActingAs as(userId);
   if (!isUuid(userId) || !isUuid(uploadId)) return std::optional<Upload>();
   auto r = query("SELECT " UPLOAD_COLS " FROM uploads WHERE upload_id = $1 AND user_id = $2",
                  {std::string(uploadId), std::string(userId)});
@@ -1260,6 +1329,7 @@ Result<std::optional<Upload>> SqlStore::findUpload(std::string_view userId,
 
 Result<std::optional<Upload>> SqlStore::findUploadByKey(std::string_view userId,
                                                         std::string_view objectKey) {
+  const ActingAs as(userId);
   if (!isUuid(userId)) return std::optional<Upload>();
   auto r = query("SELECT " UPLOAD_COLS " FROM uploads WHERE object_key = $1 AND user_id = $2",
                  {std::string(objectKey), std::string(userId)});
@@ -1269,6 +1339,7 @@ Result<std::optional<Upload>> SqlStore::findUploadByKey(std::string_view userId,
 }
 
 Result<bool> SqlStore::deleteUpload(std::string_view userId, std::string_view uploadId) {
+  const ActingAs as(userId);
   if (!isUuid(userId) || !isUuid(uploadId)) return false;
   return changed("DELETE FROM uploads WHERE upload_id = $1 AND user_id = $2",
                  {std::string(uploadId), std::string(userId)});

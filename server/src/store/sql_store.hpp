@@ -4,6 +4,7 @@
 // writer), so they hold across threads and processes.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -139,9 +140,17 @@ class SqlStore final : public Store {
   // an error.
   template <class T, class F>
   Result<T> transaction(F&& body);
+  // Runs `body` on a connection for reading or writing. PostgreSQL: inside a transaction
+  // opened as store::acting() (row-level security, migration 009). SQLite: inside BEGIN
+  // IMMEDIATE when `atomic`, else statement by statement.
+  template <class T, class F>
+  Result<T> scoped(bool write, bool atomic, F&& body);
+  // Whether the login role can take the role atelier_app (checked after migrating).
+  Result<void> checkIsolation(SqlConnection& c);
 
   std::unique_ptr<ConnectionSource> source_;
   Dialect dialect_;
+  std::atomic<bool> appRole_{true};
   std::mutex sqlMu_;
   std::unordered_map<std::string_view, std::string> sqlCache_;
 };

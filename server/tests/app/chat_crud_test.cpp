@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "app/app_fixture.hpp"
+#include "store/acting.hpp"
 #include "store/store.hpp"
 #include "util/crypto.hpp"
 
@@ -30,6 +31,7 @@ class ChatCrudTest : public AppFixture {
   std::vector<std::string> addMessages(const std::string& chatId, int n) {
     auto store = store::openStore(db_->url(), store::StoreOptions{});
     EXPECT_TRUE(store.ok());
+    const auto seeding = store::ActingAs::service();  // test data, written around the server
     std::vector<std::string> ids;
     std::optional<std::string> parent;
     for (int i = 0; i < n; ++i) {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "app/provider_app_fixture.hpp"
+#include "store/acting.hpp"
 #include "store/store.hpp"
 #include "util/crypto.hpp"
 
@@ -250,6 +251,7 @@ TEST_P(MessageStreamTest, AReplyInterruptedByACrashIsSavedIncompleteAtTheNextSta
     auto opened = store::openStore(db_->url(), store::StoreOptions{});
     ASSERT_TRUE(opened.ok());
     auto& dead = **opened;
+    const store::ActingAs as(s.userId);
     const std::string g = newUuidV7(), replyId = newUuidV7();
     const auto now = clock_.now();
     ASSERT_TRUE(dead.claimGeneration(s.userId, chat, g, now, now + 120s).ok());

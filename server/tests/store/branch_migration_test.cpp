@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "store/acting.hpp"
 #include "store/store.hpp"
 #include "support/test_database.hpp"
 #include "util/crypto.hpp"
@@ -48,6 +49,7 @@ TEST_P(BranchMigration, MessagesWithoutParentsBecomeOneBranch) {
     NewUser u{newUuidV7(), "legacy@example.com", "h", "", 10, t0};
     ASSERT_TRUE(st->createUser(u).ok());
     userId = u.userId;
+    const ActingAs as(userId);  // appendMessage takes the chat's owner from the caller
     for (auto* chat : {&chatA, &chatB}) {
       NewChat c{newUuidV7(), u.userId, "old", t0};
       ASSERT_TRUE(st->createChatIfUnderLimit(c, 10).ok());
@@ -84,6 +86,7 @@ TEST_P(BranchMigration, MessagesWithoutParentsBecomeOneBranch) {
   auto applied = st->migrate();
   ASSERT_TRUE(applied.ok());
   EXPECT_EQ(*applied, 1);
+  const ActingAs as(userId);
   auto tree = st->messageTree(chatA);
   ASSERT_TRUE(tree.ok());
   ASSERT_EQ(tree->size(), 4u);

@@ -5,6 +5,7 @@
 #include <barrier>
 #include <thread>
 
+#include "store/acting.hpp"
 #include "store/store.hpp"
 #include "support/test_database.hpp"
 #include "util/crypto.hpp"
@@ -30,12 +31,14 @@ class QuotaLeaseTest : public ::testing::TestWithParam<DbKind> {
     NewUser u{newUuidV7(), "q" + newUuidV7().substr(24) + "@example.com", "h", "", 1000, kT0};
     ASSERT_TRUE(store_->createUser(u).ok());
     userId_ = u.userId;
+    as_.emplace(userId_);  // the chat-id methods act as the caller's user
   }
   std::int64_t used() { return (*store_->getUsage(userId_, kT0, 0s))->totalTokensUsed; }
 
   std::unique_ptr<test::TestDatabase> db_;
   std::unique_ptr<Store> store_;
   std::string userId_;
+  std::optional<ActingAs> as_;
 };
 
 TEST_P(QuotaLeaseTest, AReservationCapsTheOutputByWhatRemains) {

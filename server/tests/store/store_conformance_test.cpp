@@ -4,6 +4,7 @@
 #include <barrier>
 #include <thread>
 
+#include "store/acting.hpp"
 #include "store/store.hpp"
 #include "support/test_database.hpp"
 #include "util/crypto.hpp"
@@ -284,6 +285,7 @@ TEST_P(StoreTest, TwentyConcurrentCreatesLeaveExactlyFive) {
 
 TEST_P(StoreTest, MessagesPageOldestFirstWithHasMore) {
   const User u = makeUser();
+  const ActingAs as(u.userId);
   const Chat c = makeChat(u.userId);
   std::vector<Message> all;
   std::optional<std::string> parent;
@@ -316,6 +318,7 @@ TEST_P(StoreTest, MessagesPageOldestFirstWithHasMore) {
 
 TEST_P(StoreTest, BeforeMustBeAMessageOfTheChat) {
   const User u = makeUser();
+  const ActingAs as(u.userId);
   const Chat c = makeChat(u.userId);
   const Chat other = makeChat(u.userId);
   auto m = message(other, "user", "elsewhere", kT0);
@@ -330,6 +333,7 @@ TEST_P(StoreTest, BeforeMustBeAMessageOfTheChat) {
 
 TEST_P(StoreTest, AppendingMovesTheChatForwardAndKeepsMetadata) {
   const User u = makeUser();
+  const ActingAs as(u.userId);
   const Chat c = makeChat(u.userId, 5, kT0);
   auto m = message(c, "assistant", "hello", kT0 + 5s);
   m.metadataJson = R"({"status":"stopped"})";
@@ -349,6 +353,7 @@ TEST_P(StoreTest, AppendingMovesTheChatForwardAndKeepsMetadata) {
 
 TEST_P(StoreTest, DeletingAChatDeletesItsMessages) {
   const User u = makeUser();
+  const ActingAs as(u.userId);
   const Chat c = makeChat(u.userId);
   ASSERT_TRUE(store_->appendMessage(message(c, "user", "bye", kT0)).ok());
   EXPECT_TRUE(*store_->deleteChat(u.userId, c.chatId));
@@ -372,6 +377,7 @@ TEST_P(StoreTest, UsageResetsAfterTheInterval) {
 
 TEST_P(StoreTest, ABranchIsThePathFromTheRootToItsLeaf) {
   const auto u = makeUser();
+  const ActingAs as(u.userId);
   const auto chat = makeChat(u.userId);
   const auto other = makeChat(u.userId);
   //  q1 ─ a1 ─ q2 ─ a2

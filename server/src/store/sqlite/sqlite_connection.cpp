@@ -38,7 +38,7 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(
   }
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(busyTimeout.count()));
-  std::unique_ptr<SqliteConnection> conn(new SqliteConnection(db));
+  std::unique_ptr<SqliteConnection> conn(new SqliteConnection(db, busyTimeout));
   const char* pragmas =
       readOnly ? "PRAGMA foreign_keys=ON;"
                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
@@ -101,6 +101,7 @@ Result<Rows> SqliteConnection::exec(std::string_view sql, const std::vector<SqlV
   }
   Rows out;
   const int cols = sqlite3_column_count(stmt);
+  const auto started = std::chrono::steady_clock::now();
   for (int attempt = 0;; ++attempt) {
     const int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
@@ -118,9 +119,12 @@ Result<Rows> SqliteConnection::exec(std::string_view sql, const std::vector<SqlV
       continue;
     }
     if (rc == SQLITE_DONE) break;
-    // A momentary lock past the busy timeout: retry the statement from the start a few times
-    // (only before it returned rows, so nothing is seen twice).
-    if (isBusy(rc) && out.rows.empty() && attempt < 5) {
+    // SQLITE_BUSY without the busy handler's wait (a WAL snapshot gone stale, a lock met
+    // mid-statement): retry the statement from the start a few times, only before it returned
+    // rows (nothing is seen twice) and only within the busy timeout (a lock the handler
+    // already waited out in full is not waited for again).
+    if (isBusy(rc) && out.rows.empty() && attempt < 5 &&
+        std::chrono::steady_clock::now() - started < busyTimeout_) {
       sqlite3_reset(stmt);
       std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
       continue;

@@ -26,10 +26,12 @@ class SqliteConnection final : public SqlConnection {
   Result<void> execScript(std::string_view sql) override;
 
  private:
-  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  SqliteConnection(sqlite3* db, std::chrono::milliseconds busyTimeout)
+      : db_(db), busyTimeout_(busyTimeout) {}
   Error fail(int rc, std::string_view what);
 
   sqlite3* db_;
+  std::chrono::milliseconds busyTimeout_;  // the longest a statement waits for a lock in all
   std::unordered_map<std::string, sqlite3_stmt*> cache_;  // expanded SQL → prepared statement
   SqlError failure_;
 };
