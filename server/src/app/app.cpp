@@ -1,6 +1,8 @@
 #include "app/app.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -363,7 +365,10 @@ class App::Impl {
     return std::max<std::chrono::seconds>(kMinLease, config_.upstreamTimeout * 2);
   }
 
-  // Looks for expired leases every half lease, until shutdown.
+  // Looks for expired leases every half lease, until shutdown. Also hands freed heap pages
+  // back to the system: glibc keeps what each thread's arena once held (a burst of
+  // sign-ins, 64 MiB of argon2 each, or of replies leaves arenas large but mostly empty), so
+  // without this the resident size tracks the highest load ever seen, not the live data.
   asio::awaitable<void> sweepLeases() {
     sweepTimer_ = std::make_unique<asio::steady_timer>(main());
     for (;;) {
@@ -379,6 +384,7 @@ class App::Impl {
             !pruned) {
           spdlog::warn("could not prune rate windows: {}", pruned.error().message);
         }
+        ::malloc_trim(0);
         return {};
       });
       (void)done;
@@ -498,7 +504,33 @@ int App::wait() {
   return impl_->wait();
 }
 
+namespace {
+
+// Every open stream holds two descriptors (the browser's connection and the provider's), and
+// the soft limit a shell or container gives is often 1,024: raise it to the hard limit, as
+// nginx's worker_rlimit_nofile would, and say what it is.
+void raiseDescriptorLimit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    const rlim_t before = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) lim.rlim_cur = before;
+  }
+  if (lim.rlim_cur < 8192) {
+    spdlog::warn(
+        "only {} open files allowed (ulimit -n): about {} concurrent streams; raise the hard "
+        "limit (systemd: LimitNOFILE=65536)",
+        lim.rlim_cur, lim.rlim_cur / 2 > 64 ? lim.rlim_cur / 2 - 64 : 0);
+  } else {
+    spdlog::debug("open files allowed: {}", lim.rlim_cur);
+  }
+}
+
+}  // namespace
+
 int serve(config::Config config) {
+  raiseDescriptorLimit();
   App app(std::move(config));
   if (auto started = app.start(); !started) {
     spdlog::critical("cannot start: {}", started.error().message);

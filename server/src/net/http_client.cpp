@@ -91,8 +91,8 @@ Error transferError(CURLcode code, const Transfer& t) {
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
       return Error::make(Errc::upstream_timeout, "the request timed out");
-    case CURLE_COULDNT_CONNECT:
-      return Error::make(Errc::upstream_error, "connection refused");
+    case CURLE_COULDNT_CONNECT:  // refused, unreachable, or no socket to be had (EMFILE)
+      return Error::make(Errc::upstream_error, "could not connect");
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
       return Error::make(Errc::upstream_error, "could not resolve host");

@@ -70,7 +70,7 @@ class ClientImpl;
 //
 // An HTTP error status is not an error here: head() returns it and the body is readable.
 // Errors: Errc::upstream_timeout for connect/idle/total timeouts; Errc::upstream_error
-// otherwise, with a short message ("connection refused", "could not resolve host",
+// otherwise, with a short message ("could not connect", "could not resolve host",
 // "TLS handshake failed", kCancelledMessage, …) that never contains the URL.
 class HttpStream {
  public:
