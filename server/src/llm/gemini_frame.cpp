@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "llm/frame_json.hpp"
+
 namespace atelier::llm {
 
 namespace json = boost::json;
@@ -25,7 +27,8 @@ Error malformed() {
 
 Result<GeminiFrame> parseGeminiFrame(std::string_view text) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  FrameJson doc;
+  const json::value v = doc.parse(text, ec);
   if (ec || !v.is_object()) return malformed();
   const auto& o = v.as_object();
   GeminiFrame f;

@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "llm/frame_json.hpp"
 #include "util/text.hpp"
 
 namespace atelier::llm {
@@ -30,7 +31,8 @@ Result<OpenAiFrame> parseOpenAiFrame(std::string_view data) {
     return f;
   }
   boost::system::error_code ec;
-  const json::value v = json::parse(data, ec);
+  FrameJson doc;
+  const json::value v = doc.parse(data, ec);
   if (ec || !v.is_object()) {
     return Error::make(Errc::upstream_error, "the model provider sent a malformed frame");
   }

@@ -1,25 +1,43 @@
 #include "llm/sse_parser.hpp"
 
+#include <cstring>
+
 namespace atelier::llm {
 
 Result<void> SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
   if (failed_) return Error::make(Errc::upstream_error, "the event stream is malformed");
-  for (char c : bytes) {
+  // Line by line rather than byte by byte: memchr finds the end of a line, and the bytes up
+  // to it go in at once. The next CR is looked up once and reused (most streams have none).
+  const char* const base = bytes.data();
+  const std::size_t size = bytes.size();
+  const auto find = [&](char c, std::size_t from, std::size_t to) {
+    const void* p = std::memchr(base + from, c, to - from);
+    return p == nullptr ? to : static_cast<std::size_t>(static_cast<const char*>(p) - base);
+  };
+  std::size_t cr = find('\r', 0, size);
+  std::size_t i = 0;
+  while (i < size) {
     if (lastWasCr_) {
       lastWasCr_ = false;
-      if (c == '\n') continue;  // the "\n" of a "\r\n"
+      if (base[i] == '\n') {  // the "\n" of a "\r\n"
+        ++i;
+        continue;
+      }
     }
-    if (c == '\r' || c == '\n') {
-      lastWasCr_ = c == '\r';
-      processLine(out);
-      continue;
-    }
-    line_ += c;
-    if (++eventBytes_ > max_) {
+    if (cr < i) cr = find('\r', i, size);
+    const std::size_t end = find('\n', i, cr);  // the first LF before that CR, else the CR
+    const std::size_t n = end - i;
+    if (n > max_ - eventBytes_) {
       failed_ = true;
       return Error::make(Errc::upstream_error,
                          "an event from the provider exceeds " + std::to_string(max_) + " bytes");
     }
+    line_.append(base + i, n);
+    eventBytes_ += n;
+    if (end == size) break;
+    lastWasCr_ = base[end] == '\r';
+    processLine(out);
+    i = end + 1;
   }
   return {};
 }
