@@ -11,6 +11,8 @@
 -- says so with atelier.service = 'on'. With neither set, nothing is visible.
 --
 -- Tables are not FORCEd: the owner (migrations, an operator's psql) still sees every row.
+-- The settings are read through scalar subqueries, "(SELECT f())": evaluated once per
+-- statement (an InitPlan), not once per row.
 
 DO $$
 BEGIN
@@ -75,28 +77,27 @@ BEGIN
   END IF;
   -- The user being served, or service work.
   CREATE POLICY atelier_own ON public.users TO atelier_app
-    USING (public.atelier_service() OR user_id = public.atelier_user_id())
-    WITH CHECK (public.atelier_service() OR user_id = public.atelier_user_id());
+    USING ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()))
+    WITH CHECK ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()));
   CREATE POLICY atelier_own ON public.user_usage TO atelier_app
-    USING (public.atelier_service() OR user_id = public.atelier_user_id())
-    WITH CHECK (public.atelier_service() OR user_id = public.atelier_user_id());
+    USING ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()))
+    WITH CHECK ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()));
   CREATE POLICY atelier_own ON public.chats TO atelier_app
-    USING (public.atelier_service() OR user_id = public.atelier_user_id())
-    WITH CHECK (public.atelier_service() OR user_id = public.atelier_user_id());
+    USING ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()))
+    WITH CHECK ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()));
   CREATE POLICY atelier_own ON public.uploads TO atelier_app
-    USING (public.atelier_service() OR user_id = public.atelier_user_id())
-    WITH CHECK (public.atelier_service() OR user_id = public.atelier_user_id());
+    USING ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()))
+    WITH CHECK ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()));
   CREATE POLICY atelier_own ON public.refresh_tokens TO atelier_app
-    USING (public.atelier_service() OR user_id = public.atelier_user_id())
-    WITH CHECK (public.atelier_service() OR user_id = public.atelier_user_id());
-  -- A message belongs to the owner of its chat.
+    USING ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()))
+    WITH CHECK ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()));
+  -- A message belongs to the owner of its chat. The user's chat ids are one uncorrelated
+  -- subquery (a hashed set built once per statement), not a lookup per message row.
   CREATE POLICY atelier_own ON public.messages TO atelier_app
-    USING (public.atelier_service() OR EXISTS (
-      SELECT 1 FROM public.chats c
-      WHERE c.chat_id = messages.chat_id AND c.user_id = public.atelier_user_id()))
-    WITH CHECK (public.atelier_service() OR EXISTS (
-      SELECT 1 FROM public.chats c
-      WHERE c.chat_id = messages.chat_id AND c.user_id = public.atelier_user_id()));
+    USING ((SELECT public.atelier_service()) OR chat_id IN (
+      SELECT c.chat_id FROM public.chats c WHERE c.user_id = (SELECT public.atelier_user_id())))
+    WITH CHECK ((SELECT public.atelier_service()) OR chat_id IN (
+      SELECT c.chat_id FROM public.chats c WHERE c.user_id = (SELECT public.atelier_user_id())));
   -- Keyed by e-mail address or limiter key, never shown to users: the server only.
   CREATE POLICY atelier_server ON public.email_codes TO atelier_app USING (true) WITH CHECK (true);
   CREATE POLICY atelier_server ON public.rate_windows TO atelier_app USING (true) WITH CHECK (true);
@@ -112,16 +113,15 @@ BEGIN
     RETURN;
   END IF;
   CREATE POLICY supabase_own_read ON public.users FOR SELECT TO authenticated
-    USING (user_id = auth.uid());
+    USING (user_id = (SELECT auth.uid()));
   CREATE POLICY supabase_own_read ON public.user_usage FOR SELECT TO authenticated
-    USING (user_id = auth.uid());
+    USING (user_id = (SELECT auth.uid()));
   CREATE POLICY supabase_own_read ON public.chats FOR SELECT TO authenticated
-    USING (user_id = auth.uid());
+    USING (user_id = (SELECT auth.uid()));
   CREATE POLICY supabase_own_read ON public.uploads FOR SELECT TO authenticated
-    USING (user_id = auth.uid());
+    USING (user_id = (SELECT auth.uid()));
   CREATE POLICY supabase_own_read ON public.messages FOR SELECT TO authenticated
-    USING (EXISTS (SELECT 1 FROM public.chats c
-                   WHERE c.chat_id = messages.chat_id AND c.user_id = auth.uid()));
+    USING (chat_id IN (SELECT c.chat_id FROM public.chats c WHERE c.user_id = (SELECT auth.uid())));
   -- Password hashes stay with the server even for their owner.
   REVOKE ALL ON public.users FROM authenticated;
   GRANT SELECT (user_id, email, display_name, email_verified, disabled, created_at, updated_at)

@@ -60,8 +60,12 @@ Result<Rows> PgConnection::exec(std::string_view sql, const std::vector<SqlValue
     }
   }
   const std::string query(sql);
-  ResultPtr res(PQexecParams(conn_, query.c_str(), static_cast<int>(params.size()), nullptr,
-                             values.data(), nullptr, nullptr, 0));
+  const int nParams = static_cast<int>(params.size());
+  const std::string* name = prepared(query, nParams);
+  ResultPtr res(name != nullptr ? PQexecPrepared(conn_, name->c_str(), nParams, values.data(),
+                                                 nullptr, nullptr, 0)
+                                : PQexecParams(conn_, query.c_str(), nParams, nullptr,
+                                               values.data(), nullptr, nullptr, 0));
   const auto status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
@@ -101,6 +105,17 @@ Result<Rows> PgConnection::exec(std::string_view sql, const std::vector<SqlValue
   const char* tuples = PQcmdTuples(res.get());
   if (tuples && *tuples) std::from_chars(tuples, tuples + std::strlen(tuples), out.affected);
   return out;
+}
+
+const std::string* PgConnection::prepared(const std::string& query, int nParams) {
+  if (auto it = prepared_.find(query); it != prepared_.end()) return &it->second;
+  if (prepared_.size() >= kMaxPrepared) return nullptr;
+  std::string name = "atelier_" + std::to_string(prepared_.size() + 1);
+  ResultPtr r(PQprepare(conn_, name.c_str(), query.c_str(), nParams, nullptr));
+  // Not preparable now (a failed transaction, a lost connection, bad SQL): run it unprepared,
+  // which reports the error as usual.
+  if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) return nullptr;
+  return &prepared_.emplace(query, std::move(name)).first->second;
 }
 
 Result<void> PgConnection::execScript(std::string_view sql) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 
 #include "store/sql_connection.hpp"
 
@@ -26,8 +27,14 @@ class PgConnection final : public SqlConnection {
  private:
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}
 
+  // The server-side prepared statement for `query` (prepared on first use), or null when
+  // it cannot be: statements are parsed and planned once per connection, not per call.
+  const std::string* prepared(const std::string& query, int nParams);
+
+  static constexpr std::size_t kMaxPrepared = 256;  // texts built at run time stay unprepared
   pg_conn* conn_;
   SqlError failure_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL text → statement name
 };
 
 }  // namespace atelier::store
