@@ -58,23 +58,24 @@ BEGIN
 END
 $$;
 
--- Every table the server uses has row-level security; a role without a policy (Supabase's
--- anon and authenticated, unless given one below) sees nothing.
-ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.user_usage ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.chats ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.messages ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.uploads ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.email_codes ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.refresh_tokens ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.rate_windows ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.schema_migrations ENABLE ROW LEVEL SECURITY;
-
 DO $$
 BEGIN
+  -- Without the role there are no policies for the server to work under: leave the tables as
+  -- they were (the server says at start that the database does not keep users apart).
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'atelier_app') THEN
     RETURN;
   END IF;
+  -- Every table the server uses has row-level security; a role without a policy (Supabase's
+  -- anon and authenticated, unless given one below) sees nothing.
+  ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+  ALTER TABLE public.user_usage ENABLE ROW LEVEL SECURITY;
+  ALTER TABLE public.chats ENABLE ROW LEVEL SECURITY;
+  ALTER TABLE public.messages ENABLE ROW LEVEL SECURITY;
+  ALTER TABLE public.uploads ENABLE ROW LEVEL SECURITY;
+  ALTER TABLE public.email_codes ENABLE ROW LEVEL SECURITY;
+  ALTER TABLE public.refresh_tokens ENABLE ROW LEVEL SECURITY;
+  ALTER TABLE public.rate_windows ENABLE ROW LEVEL SECURITY;
+  -- Not schema_migrations: every instance reads it at start, whatever its role.
   -- The user being served, or service work.
   CREATE POLICY atelier_own ON public.users TO atelier_app
     USING ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()))

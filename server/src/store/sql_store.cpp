@@ -218,7 +218,16 @@ Result<int> SqlStore::migrate() {
            "applied_at timestamptz NOT NULL DEFAULT now())"
          : "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, "
            "applied_at INTEGER NOT NULL)";
-  if (auto r = c.execScript(ddl); !r) {
+  // Only when missing: a role that may not create tables (one that serves, while an owner
+  // migrates) must still get past this at start.
+  auto exists = pg ? c.exec("SELECT to_regclass('public.schema_migrations') IS NOT NULL", {})
+                   : Result<Rows>(Rows{});
+  if (!exists) {
+    unlock();
+    return std::move(exists).error();
+  }
+  const bool present = pg && !exists->empty() && toBool(exists->rows.front()[0]);
+  if (auto r = present ? Result<void>() : c.execScript(ddl); !r) {
     unlock();
     return std::move(r).error();
   }
@@ -265,18 +274,32 @@ Result<void> SqlStore::checkIsolation(SqlConnection& c) {
   auto r = c.exec(
       "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'atelier_app') "
       "THEN pg_has_role('atelier_app', 'MEMBER') ELSE false END, current_user, "
-      "(SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)",
+      "(SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user), "
+      "(SELECT relrowsecurity FROM pg_class WHERE oid = 'public.chats'::regclass), "
+      "(SELECT pg_get_userbyid(relowner) = current_user FROM pg_class "
+      "WHERE oid = 'public.chats'::regclass)",
       {});
   if (!r) return std::move(r).error();
   const auto& row = r->rows.front();
   appRole_ = toBool(row[0]);
-  if (!appRole_) {
-    spdlog::warn(
-        "row-level security: role {} cannot take the role atelier_app (migration 009 could not "
-        "create or grant it){}; the database does not keep users' rows apart, only the "
-        "server's queries do",
-        toStr(row[1]), toBool(row[2]) ? " and bypasses row-level security" : "");
+  if (appRole_) return {};
+  const std::string role = toStr(row[1]);
+  const bool bypasses = toBool(row[2]) || toBool(row[4]);
+  if (toBool(row[3]) && !bypasses) {
+    // Row-level security is on, and this role is under it without the role its policies
+    // are for: every query would quietly find nothing.
+    spdlog::critical(
+        "row-level security: role {} is neither a member of atelier_app nor the tables' owner, "
+        "so it would see no rows; run GRANT atelier_app TO {} (as the owner or a superuser)",
+        role, role);
+    return Error::make(Errc::unavailable,
+                       "the database role cannot take the role atelier_app (see the log)");
   }
+  spdlog::warn(
+      "row-level security: role {} cannot take the role atelier_app (migration 009 could not "
+      "create or grant it); the database does not keep users' rows apart, only the server's "
+      "queries do",
+      role);
   return {};
 }
 

@@ -237,5 +237,44 @@ TEST_F(RowLevelSecurity, SupabaseClientsReadTheirOwnRowsAndWriteNothing) {
   EXPECT_EQ((*opened)->listMessages(w.chatA, 10, std::nullopt)->messages.size(), 1u);
 }
 
+TEST_F(RowLevelSecurity, ALoginRoleThatWouldSeeNothingIsRefusedAtStart) {
+  auto opened = openStore(db_->url(), StoreOptions{});
+  ASSERT_TRUE(opened.ok());
+  ASSERT_TRUE((*opened)->migrate().ok());
+  // An operator's limited role: table grants, not the owner, not a member of atelier_app.
+  Sql admin(db_->url());
+  ASSERT_TRUE(admin.ok());
+  const std::string role = "atelier_limited_" + newUuidV7().substr(24);
+  ASSERT_EQ(admin.run("CREATE ROLE " + role + " LOGIN"), "#");
+  ASSERT_EQ(admin.run("GRANT USAGE ON SCHEMA public TO " + role), "#");
+  ASSERT_EQ(
+      admin.run("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role),
+      "#");
+  std::string url = db_->url();
+  const auto at = url.find('@');
+  url = "postgres://" + role + url.substr(at);
+  {
+    auto limited = openStore(url, StoreOptions{});
+    ASSERT_TRUE(limited.ok());
+    auto started = (*limited)->migrate();  // what `serve` runs first
+    ASSERT_FALSE(started.ok());            // rather than answer every query with nothing
+    EXPECT_EQ(started.error().code, Errc::unavailable);
+  }
+  ASSERT_EQ(admin.run("GRANT atelier_app TO " + role), "#");  // the fix the log names
+  {
+    auto limited = openStore(url, StoreOptions{});
+    ASSERT_TRUE(limited.ok());
+    ASSERT_TRUE((*limited)->migrate().ok());
+    const auto t0 = fromUnixMillis(1'795'000'000'000);
+    const std::string id = newUuidV7();
+    ASSERT_TRUE((*limited)->createUser(NewUser{id, "limited@example.com", "h", "", 10, t0}).ok());
+    auto found = (*limited)->findUserById(id);
+    ASSERT_TRUE(found.ok());
+    EXPECT_TRUE(found->has_value());
+  }
+  admin.run("DROP OWNED BY " + role);
+  admin.run("DROP ROLE " + role);
+}
+
 }  // namespace
 }  // namespace atelier::store
