@@ -59,6 +59,16 @@ END
 $$;
 
 DO $$
+DECLARE
+  t text;
+  -- The user being served, or service work.
+  own constant text :=
+    '(SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id())';
+  -- A message belongs to the owner of its chat. The user's chat ids are one uncorrelated
+  -- subquery (a hashed set built once per statement), not a lookup per message row.
+  ownChat constant text :=
+    '(SELECT public.atelier_service()) OR chat_id IN (SELECT c.chat_id FROM public.chats c '
+    'WHERE c.user_id = (SELECT public.atelier_user_id()))';
 BEGIN
   -- Without the role there are no policies for the server to work under: leave the tables as
   -- they were (the server says at start that the database does not keep users apart).
@@ -66,39 +76,18 @@ BEGIN
     RETURN;
   END IF;
   -- Every table the server uses has row-level security; a role without a policy (Supabase's
-  -- anon and authenticated, unless given one below) sees nothing.
-  ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE public.user_usage ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE public.chats ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE public.messages ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE public.uploads ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE public.email_codes ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE public.refresh_tokens ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE public.rate_windows ENABLE ROW LEVEL SECURITY;
-  -- Not schema_migrations: every instance reads it at start, whatever its role.
-  -- The user being served, or service work.
-  CREATE POLICY atelier_own ON public.users TO atelier_app
-    USING ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()))
-    WITH CHECK ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()));
-  CREATE POLICY atelier_own ON public.user_usage TO atelier_app
-    USING ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()))
-    WITH CHECK ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()));
-  CREATE POLICY atelier_own ON public.chats TO atelier_app
-    USING ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()))
-    WITH CHECK ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()));
-  CREATE POLICY atelier_own ON public.uploads TO atelier_app
-    USING ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()))
-    WITH CHECK ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()));
-  CREATE POLICY atelier_own ON public.refresh_tokens TO atelier_app
-    USING ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()))
-    WITH CHECK ((SELECT public.atelier_service()) OR user_id = (SELECT public.atelier_user_id()));
-  -- A message belongs to the owner of its chat. The user's chat ids are one uncorrelated
-  -- subquery (a hashed set built once per statement), not a lookup per message row.
-  CREATE POLICY atelier_own ON public.messages TO atelier_app
-    USING ((SELECT public.atelier_service()) OR chat_id IN (
-      SELECT c.chat_id FROM public.chats c WHERE c.user_id = (SELECT public.atelier_user_id())))
-    WITH CHECK ((SELECT public.atelier_service()) OR chat_id IN (
-      SELECT c.chat_id FROM public.chats c WHERE c.user_id = (SELECT public.atelier_user_id())));
+  -- anon and authenticated, unless given one below) sees nothing. Not schema_migrations:
+  -- every instance reads it at start, whatever its role.
+  FOREACH t IN ARRAY ARRAY['users', 'user_usage', 'chats', 'messages', 'uploads',
+                           'email_codes', 'refresh_tokens', 'rate_windows'] LOOP
+    EXECUTE format('ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY', t);
+  END LOOP;
+  FOREACH t IN ARRAY ARRAY['users', 'user_usage', 'chats', 'uploads', 'refresh_tokens'] LOOP
+    EXECUTE format('CREATE POLICY atelier_own ON public.%I TO atelier_app USING (%s) '
+                   'WITH CHECK (%s)', t, own, own);
+  END LOOP;
+  EXECUTE format('CREATE POLICY atelier_own ON public.messages TO atelier_app USING (%s) '
+                 'WITH CHECK (%s)', ownChat, ownChat);
   -- Keyed by e-mail address or limiter key, never shown to users: the server only.
   CREATE POLICY atelier_server ON public.email_codes TO atelier_app USING (true) WITH CHECK (true);
   CREATE POLICY atelier_server ON public.rate_windows TO atelier_app USING (true) WITH CHECK (true);

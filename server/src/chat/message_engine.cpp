@@ -565,7 +565,8 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g,
   const std::string userId = g->userId(), chatId = g->chatId(), generationId = g->id();
   const store::FinishedGeneration fin{userId, chatId, generationId, reply, reservation.reserved,
                                       billed};
-  auto finished = co_await dbPool_.run([&] { return store_.finishGeneration(fin); });
+  const auto save = [&] { return dbPool_.run([&] { return store_.finishGeneration(fin); }); };
+  auto finished = co_await save();
   // The database may be away for a moment (a restart, a failover). The reply has been streamed
   // already: keep trying to save it for as long as its lease would have held (after that,
   // whoever recovers the lease saves the last checkpoint), unless the server is stopping.
@@ -580,7 +581,7 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g,
                  finished.error().message, wait.count());
     retry.expires_after(wait);
     (void)co_await retry.async_wait(asio::as_tuple(asio::use_awaitable));
-    finished = co_await dbPool_.run([&] { return store_.finishGeneration(fin); });
+    finished = co_await save();
     if (finished) spdlog::info("the reply {} to chat {} is saved", aid, chatId);
   }
   if (!finished) {

@@ -144,19 +144,16 @@ Result<T> SqlStore::scoped(bool write, bool atomic, F&& body) {
   auto lease = source_->acquire(write);
   if (!lease) return std::move(lease).error();
   SqlConnection& c = **lease;
-  const bool pg = dialect_ == Dialect::postgres;
   // PostgreSQL: always a transaction, opened as the acting user (row-level security).
   // SQLite: a transaction when the work must be atomic; BEGIN IMMEDIATE takes the write lock
   // up front, so two writers never deadlock upgrading read locks.
-  if (pg || atomic) {
-    if (pg) {
-      if (auto begun = c.execScript(postgresScopePrelude(acting(), appRole_)); !begun)
-        return std::move(begun).error();
-    } else if (auto begun = c.exec("BEGIN IMMEDIATE", {}); !begun) {
+  if (dialect_ == Dialect::postgres) {
+    if (auto begun = c.execScript(postgresScopePrelude(acting(), appRole_)); !begun)
       return std::move(begun).error();
-    }
-  } else {
+  } else if (!atomic) {
     return body(c);
+  } else if (auto begun = c.exec("BEGIN IMMEDIATE", {}); !begun) {
+    return std::move(begun).error();
   }
   Result<T> result = body(c);
   if (result) {
@@ -220,13 +217,15 @@ Result<int> SqlStore::migrate() {
            "applied_at INTEGER NOT NULL)";
   // Only when missing: a role that may not create tables (one that serves, while an owner
   // migrates) must still get past this at start.
-  auto exists = pg ? c.exec("SELECT to_regclass('public.schema_migrations') IS NOT NULL", {})
-                   : Result<Rows>(Rows{});
-  if (!exists) {
-    unlock();
-    return std::move(exists).error();
+  bool present = false;
+  if (pg) {
+    auto r = c.exec("SELECT to_regclass('public.schema_migrations') IS NOT NULL", {});
+    if (!r) {
+      unlock();
+      return std::move(r).error();
+    }
+    present = !r->empty() && toBool(r->rows.front()[0]);
   }
-  const bool present = pg && !exists->empty() && toBool(exists->rows.front()[0]);
   if (auto r = present ? Result<void>() : c.execScript(ddl); !r) {
     unlock();
     return std::move(r).error();

@@ -184,8 +184,9 @@ class Store {
                                                   const GenerationCheckpoint& checkpoint,
                                                   TimePoint leaseUntil) = 0;
   // In one transaction: saves the reply (when any), replaces the reservation by the billed
-  // tokens and gives the lease up. Returns the usage after; Errc::unavailable, with nothing
-  // saved or billed, when the lease is no longer this generation's (it was recovered).
+  // tokens and gives the lease up. Returns the usage after; Errc::not_found, with nothing
+  // saved or billed, when the lease is no longer this generation's (it was recovered);
+  // Errc::unavailable when the database could not be reached (worth trying again).
   virtual Result<Usage> finishGeneration(const FinishedGeneration& finished) = 0;
   // Every lease expired by `now` (its instance died): the checkpointed reply is saved with
   // metadata.status "incomplete" at `now`, the reservation settled to the checkpoint's

@@ -31,20 +31,6 @@ namespace json = boost::json;
 constexpr int kStreams = 8;
 constexpr int kChunks = 40;  // 2 s at 50 ms: each reply ends while the database is away
 
-// A verified user's access token.
-std::string signUp(std::uint16_t port, SmtpSink& sink, const std::string& email) {
-  EXPECT_EQ(call(port, "POST", "/api/auth/register",
-                 json::value{{"email", email}, {"password", "long enough password"}})
-                .status,
-            201);
-  auto code = sink.code(email, 0);
-  EXPECT_TRUE(code);
-  auto verified = call(port, "POST", "/api/auth/verify",
-                       json::value{{"email", email}, {"code", code.value_or("")}});
-  EXPECT_EQ(verified.status, 200);
-  return verified.status == 200 ? std::string(verified.json.at("access_token").as_string()) : "";
-}
-
 std::map<std::string, std::string> serverEnv(const FakeGemini& gemini, const SmtpSink& sink,
                                              std::uint16_t port, const std::string& databaseUrl,
                                              const std::string& dir) {
@@ -89,7 +75,7 @@ TEST(DatabaseOutage, RequestsFailFastRepliesAreSavedWhenItReturnsAndServiceResum
   const auto port = freePort();
   ServerProcess server({"serve"}, serverEnv(gemini, sink, port, pg.url(), dir), dir);
   ASSERT_TRUE(server.waitHealthy(port)) << server.output();
-  const std::string token = signUp(port, sink, "outage@example.com");
+  const std::string token = signUpVerified(port, sink, "outage@example.com");
   ASSERT_FALSE(token.empty());
 
   std::vector<Stream> streams(kStreams);
@@ -221,7 +207,7 @@ TEST(DatabaseOutage, SqliteLockedByAnotherProcessIsWaitedOutNotReported) {
   const std::string file = dir + "/atelier.db";
   ServerProcess server({"serve"}, serverEnv(gemini, sink, port, "sqlite://" + file, dir), dir);
   ASSERT_TRUE(server.waitHealthy(port)) << server.output();
-  const std::string token = signUp(port, sink, "locked@example.com");
+  const std::string token = signUpVerified(port, sink, "locked@example.com");
   ASSERT_FALSE(token.empty());
   auto created = call(port, "POST", "/api/chat", json::object{}, token);
   ASSERT_EQ(created.status, 201);

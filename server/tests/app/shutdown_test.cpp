@@ -59,17 +59,7 @@ class ShutdownTest : public ::testing::TestWithParam<DbKind> {
 
   // A verified user's access token.
   std::string signUp(std::uint16_t port) {
-    const std::string email = "drain@example.com";
-    EXPECT_EQ(call(port, "POST", "/api/auth/register",
-                   json::value{{"email", email}, {"password", "long enough password"}})
-                  .status,
-              201);
-    auto code = sink_.code(email, 0);
-    EXPECT_TRUE(code);
-    auto v = call(port, "POST", "/api/auth/verify",
-                  json::value{{"email", email}, {"code", code.value_or("")}});
-    EXPECT_EQ(v.status, 200);
-    return v.status == 200 ? std::string(v.json.at("access_token").as_string()) : "";
+    return signUpVerified(port, sink_, "drain@example.com");
   }
 
   SmtpSink sink_;

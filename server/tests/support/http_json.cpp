@@ -1,11 +1,27 @@
 #include "support/http_json.hpp"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <barrier>
 #include <thread>
 #include <vector>
 
 namespace atelier::test {
+
+std::string signUpVerified(std::uint16_t port, SmtpSink& sink, const std::string& email,
+                           const std::string& password) {
+  EXPECT_EQ(call(port, "POST", "/api/auth/register",
+                 boost::json::value{{"email", email}, {"password", password}})
+                .status,
+            201);
+  auto code = sink.code(email, 0);
+  EXPECT_TRUE(code);
+  auto v = call(port, "POST", "/api/auth/verify",
+                boost::json::value{{"email", email}, {"code", code.value_or("")}});
+  EXPECT_EQ(v.status, 200);
+  return v.status == 200 ? std::string(v.json.at("access_token").as_string()) : "";
+}
 
 std::string JsonResponse::errorCode() const {
   if (!json.is_object() || !json.as_object().contains("error")) return "";

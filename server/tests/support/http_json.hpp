@@ -8,6 +8,7 @@
 #include <string>
 
 #include "support/raw_client.hpp"
+#include "support/smtp_sink.hpp"
 
 namespace atelier::test {
 
@@ -23,6 +24,11 @@ struct JsonResponse {
 JsonResponse call(std::uint16_t port, const std::string& method, const std::string& path,
                   const std::optional<boost::json::value>& body = std::nullopt,
                   const std::string& token = "", const std::string& extraHeaders = "");
+
+// Registers `email` with `password`, reads its code from `sink` and verifies it; the access
+// token, or "" with the failed step recorded as a test failure.
+std::string signUpVerified(std::uint16_t port, SmtpSink& sink, const std::string& email,
+                           const std::string& password = "long enough password");
 
 // `n` threads released at once, each sending create(i) (a chat creation); how many were
 // created (201) and refused with 403 chat_limit_reached.
