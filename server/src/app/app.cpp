@@ -109,7 +109,10 @@ class App::Impl {
     }
 
     filePool_ = std::make_unique<WorkerPool>("files", kFileThreads, kFileQueue);
-    http_ = std::make_unique<net::HttpClient>(main().get_executor());
+    std::vector<asio::any_io_executor> ioExecutors;
+    for (auto& c : contexts_)
+      ioExecutors.push_back(c->get_executor());
+    http_ = std::make_unique<net::HttpClient>(ioExecutors);
     if (auto opened = openBlobStore(); !opened) return opened;
     if (auto opened = openRateWindows(); !opened) return opened;
 
@@ -272,7 +275,7 @@ class App::Impl {
       engine_->useRelay(relay_.get());
     }
     chat::registerMessageRoutes(router_, *engine_, config_.maxMessageChars,
-                                auth::requireUser(*auth_));
+                                auth::requireUser(*auth_), auth::requireToken(*auth_));
     registerWebRoutes(router_, site);
   }
 

@@ -42,6 +42,15 @@ http::Middleware requireUser(AuthService& service) {
   };
 }
 
+http::Middleware requireToken(AuthService& service) {
+  return [&service](Request& req, http::Next next) -> asio::awaitable<Response> {
+    auto userId = service.tokenUser(bearerToken(req));
+    if (!userId) co_return http::errorResponse(userId.error(), req.requestId);
+    req.userId = std::move(userId).value();
+    co_return co_await next(req);
+  };
+}
+
 void registerAuthRoutes(http::Router& router, AuthService& service) {
   http::RouteOptions open;
   open.maxBodyBytes = kAuthBodyLimit;

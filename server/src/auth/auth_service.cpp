@@ -282,13 +282,19 @@ asio::awaitable<Result<void>> AuthService::resetPassword(std::string email, std:
   co_return Result<void>{};
 }
 
-asio::awaitable<Result<store::User>> AuthService::authenticate(std::string_view bearerToken) {
+Result<std::string> AuthService::tokenUser(std::string_view bearerToken) const {
   auto claims = jwt_.verify(bearerToken, deps_.clock->now());
   if (!claims) {
     spdlog::debug("access token refused: {}", claims.error().message);
-    co_return unauthorized();
+    return unauthorized();
   }
-  const std::string userId = claims->userId;
+  return std::move(claims->userId);
+}
+
+asio::awaitable<Result<store::User>> AuthService::authenticate(std::string_view bearerToken) {
+  auto named = tokenUser(bearerToken);
+  if (!named) co_return std::move(named).error();
+  const std::string userId = std::move(named).value();
   auto user = co_await deps_.dbPool->run([&] { return deps_.store->findUserById(userId); });
   if (!user) co_return std::move(user).error();
   if (!user->has_value() || (*user)->disabled) co_return unauthorized();

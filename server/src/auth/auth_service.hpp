@@ -72,6 +72,9 @@ class AuthService {
   // The user a bearer token belongs to; Errc::unauthorized when the token is invalid or the
   // user is gone or disabled.
   boost::asio::awaitable<Result<store::User>> authenticate(std::string_view bearerToken);
+  // The user id a bearer token names when its signature and expiry are good, without the
+  // database (Errc::unauthorized else): for routes that check the account themselves.
+  Result<std::string> tokenUser(std::string_view bearerToken) const;
   boost::asio::awaitable<Result<store::Usage>> usage(std::string userId);
   // The user and their usage (GET /api/auth/me).
   boost::asio::awaitable<Result<std::pair<store::User, store::Usage>>> profile(std::string userId);

@@ -255,17 +255,28 @@ void registerChatRoutes(http::Router& router, ChatService& service, http::Middle
 }
 
 void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxMessageChars,
-                           http::Middleware requireUser, std::chrono::milliseconds keepAlive) {
+                           http::Middleware requireUser, http::Middleware requireToken,
+                           std::chrono::milliseconds keepAlive) {
   http::RouteOptions authed;
   authed.middleware.push_back(std::move(requireUser));
+  // Sending: the engine checks the account in the transaction that starts the reply. A
+  // request refused before that (a bad chat id, a bad body) checks it first, so that a gone
+  // or disabled account still hears 401 before anything else.
+  http::RouteOptions tokenOnly;
+  tokenOnly.middleware.push_back(std::move(requireToken));
+  auto refuse = [&engine](const std::string& userId, Error e) -> asio::awaitable<Error> {
+    auto sender = co_await engine.checkSender(userId);
+    co_return sender ? std::move(e) : std::move(sender).error();
+  };
 
   router.add(
       "POST", "/api/chat/:chatId/message",
-      [&engine, maxMessageChars, keepAlive](Request& req) -> asio::awaitable<Result<Response>> {
+      [&engine, maxMessageChars, keepAlive,
+       refuse](Request& req) -> asio::awaitable<Result<Response>> {
         const std::string chatId(req.param("chatId"));
-        if (!isUuid(chatId)) co_return chatNotFound();
+        if (!isUuid(chatId)) co_return co_await refuse(req.userId, chatNotFound());
         auto b = decodeMessage(req.body, static_cast<std::size_t>(maxMessageChars));
-        if (!b) co_return std::move(b).error();
+        if (!b) co_return co_await refuse(req.userId, std::move(b).error());
         auto executor = co_await asio::this_coro::executor;
         // Named, not a temporary: g++ 12 can destroy temporaries of a co_await expression twice.
         SendRequest send{req.userId,
@@ -278,22 +289,22 @@ void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxM
         if (!g) co_return std::move(g).error();
         co_return streamResponse(std::move(g).value(), keepAlive);
       },
-      authed);
+      tokenOnly);
 
   router.add(
       "POST", "/api/chat/:chatId/regenerate",
-      [&engine, keepAlive](Request& req) -> asio::awaitable<Result<Response>> {
+      [&engine, keepAlive, refuse](Request& req) -> asio::awaitable<Result<Response>> {
         const std::string chatId(req.param("chatId"));
-        if (!isUuid(chatId)) co_return chatNotFound();
+        if (!isUuid(chatId)) co_return co_await refuse(req.userId, chatNotFound());
         auto messageId = decodeRegenerate(req.body);
-        if (!messageId) co_return std::move(messageId).error();
+        if (!messageId) co_return co_await refuse(req.userId, std::move(messageId).error());
         auto executor = co_await asio::this_coro::executor;
         SendRequest send{req.userId, chatId, {}, {}, std::nullopt, std::move(messageId).value()};
         auto g = co_await engine.send(std::move(send), executor);
         if (!g) co_return std::move(g).error();
         co_return streamResponse(std::move(g).value(), keepAlive);
       },
-      authed);
+      tokenOnly);
 
   // Re-attaches to the reply being written: after Last-Event-ID (`<assistant id>:<n>`, the
   // n-th frame after `start`) when it names this reply, else from `start`.

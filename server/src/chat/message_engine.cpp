@@ -113,14 +113,13 @@ MessageEngine::MessageEngine(EngineSettings settings, store::Store& store, Worke
                                           "From the provider call to the first reply text.",
                                           latencyBuckets())) {}
 
-// Every check and the reservation, in the contract's order, as one job on a database thread
-// (one hand-off instead of five: under load each hop is a queue and two context switches).
 Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& request,
                                                        const std::string& generationId,
                                                        TimePoint now) {
   const std::string& userId = request.userId;
   const std::string& chatId = request.chatId;
-  const store::ActingAs as(userId);
+  // the sender's account (the route checked the token only: auth::requireToken)
+  if (auto sender = senderAllowed(userId); !sender) return std::move(sender).error();
   // 0. the attachments (part of the body's validation)
   auto attached = resolveAttachments(request);
   if (!attached) return std::move(attached).error();
@@ -158,20 +157,13 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
     return Error::make(Errc::token_limit_exceeded,
                        "your token quota is used up; it resets at the next interval");
   }
-  // 4. one generation per chat
+  // 4. one generation per chat (from here an error rolls the claim back with the rest)
   auto claimed = store_.claimGeneration(userId, chatId, generationId, now, now + settings_.lease);
   if (!claimed) return std::move(claimed).error();
-  auto giveUp = [&](Error e) -> Result<Prepared> {
-    if (auto r = store_.releaseGeneration(chatId, generationId); !r) {
-      spdlog::error("could not release the generation lease of chat {}: {}", chatId,
-                    r.error().message);
-    }
-    return e;
-  };
   // 5. a configured provider
   if (provider_ == nullptr) {
-    return giveUp(Error::make(Errc::provider_not_configured,
-                              "no model provider is configured on this server"));
+    return Error::make(Errc::provider_not_configured,
+                       "no model provider is configured on this server");
   }
   Prepared p;
   p.chat = std::move(**chat);
@@ -188,7 +180,7 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   std::vector<store::Message> branch;
   if (historyLeaf) {
     auto loaded = store_.branchMessages(chatId, *historyLeaf, kMaxHistoryMessages);
-    if (!loaded) return giveUp(std::move(loaded).error());
+    if (!loaded) return std::move(loaded).error();
     branch = std::move(loaded).value();
   }
   p.gen.systemInstruction = settings_.systemPrompt;
@@ -253,9 +245,34 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   auto reservation =
       store_.reserveTokens(userId, p.promptEstimate, settings_.maxOutputTokens, now,
                            settings_.tokenResetInterval, store::LeaseRef{chatId, generationId});
-  if (!reservation) return giveUp(std::move(reservation).error());
+  if (!reservation) return std::move(reservation).error();
   p.reservation = *reservation;
   p.gen.maxOutputTokens = reservation->maxOutputTokens;
+  // The start of the reply: the user message saved (a regenerate answers the one saved
+  // already), the chat titled, the lease's first checkpoint. From here a crash leaves an
+  // incomplete reply billed for the prompt; a provider that refuses has it undone
+  // (abandonReply), as the contract keeps no message the provider did not accept.
+  if (p.regenerating) {
+    p.userMessage = *p.regenerating;
+  } else {
+    p.userMessage.messageId = newUuidV7();
+    p.userMessage.chatId = chatId;
+    p.userMessage.parentMessageId = p.parentId;
+    p.userMessage.role = "user";
+    p.userMessage.content = request.message;
+    p.userMessage.metadataJson = std::move(p.userMetadataJson);
+    p.userMessage.createdAt = now;
+  }
+  p.assistantMessageId = newUuidV7();
+  if (p.chat.title.empty()) p.title = titleFrom(p.userMessage.content, kTitleChars);
+  const store::GenerationCheckpoint cp{p.assistantMessageId, p.userMessage.messageId, "",
+                                       p.promptEstimate};
+  const auto leaseUntil = now + settings_.lease;
+  auto begun = p.regenerating
+                   ? store_.beginRegeneration(chatId, p.userMessage.messageId, generationId, cp,
+                                              now, leaseUntil)
+                   : store_.beginReply(p.userMessage, p.title, generationId, cp, leaseUntil);
+  if (!begun) return std::move(begun).error();
   return p;
 }
 
@@ -380,22 +397,43 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
   const std::string userId = request.userId, chatId = request.chatId;
   const std::string generationId = newUuidV7();
   const auto now = clock_.now();
-  auto prepared = co_await dbPool_.run([&] { return prepare(request, generationId, now); });
+  // One hop to a database thread and one transaction for all of it (each hop is a queue and
+  // two context switches; each SQLite commit a WAL write).
+  auto prepared = co_await dbPool_.run([&]() -> Result<Prepared> {
+    const store::ActingAs as(userId);
+    std::optional<Prepared> out;
+    auto done = store_.atomically([&]() -> Result<void> {
+      auto p = prepare(request, generationId, now);
+      if (!p) return std::move(p).error();
+      out = std::move(p).value();
+      return {};
+    });
+    if (!done) return std::move(done).error();
+    return std::move(*out);
+  });
   if (!prepared) co_return std::move(prepared).error();
   const store::Chat& chat = prepared->chat;
   const std::int64_t promptEstimate = prepared->promptEstimate;
-  const store::Reservation* reservation = &prepared->reservation;
-  // Before any reply: nothing billed, the reservation returned, the chat free again.
+  const store::Reservation& reservation = prepared->reservation;
+  const bool regenerating = prepared->regenerating.has_value();
+  const store::Message& userMessage = prepared->userMessage;
+  // The provider refused: nothing billed, the reservation returned, the chat as it was.
   auto abandon = [&]() -> asio::awaitable<void> {
-    auto r = co_await dbPool_.run([&]() -> Result<void> {
-      const store::ActingAs as(userId);
-      auto settled = store_.settleTokens(userId, reservation->reserved, 0);
-      auto released = store_.releaseGeneration(chatId, generationId);
-      if (!settled) return std::move(settled).error();
-      return released;
-    });
-    if (!r)
-      spdlog::error("could not return the reservation of chat {}: {}", chatId, r.error().message);
+    const store::AbandonedReply a{userId,
+                                  chatId,
+                                  generationId,
+                                  reservation.reserved,
+                                  regenerating ? std::string() : userMessage.messageId,
+                                  userMessage.messageId,
+                                  chat.currentMessageId,
+                                  now,
+                                  chat.updatedAt,
+                                  prepared->title};
+    auto r = co_await dbPool_.run([&] { return store_.abandonReply(a); });
+    if (!r) {
+      spdlog::error("could not undo the start of the reply in chat {}: {}", chatId,
+                    r.error().message);
+    }
   };
   if (!prepared->images.empty()) {
     if (auto loaded = co_await attachImages(*prepared); !loaded) {
@@ -413,42 +451,7 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
     co_return std::move(stream).error();
   }
   std::shared_ptr<llm::GenerationStream> providerStream = std::move(stream).value();
-  // The user message is kept once the provider has accepted the request (a regenerate
-  // answers the one already saved).
-  const bool regenerating = prepared->regenerating.has_value();
-  store::Message userMessage;
-  if (regenerating) {
-    userMessage = std::move(*prepared->regenerating);
-  } else {
-    userMessage.messageId = newUuidV7();
-    userMessage.chatId = chatId;
-    userMessage.parentMessageId = prepared->parentId;
-    userMessage.role = "user";
-    userMessage.content = request.message;
-    userMessage.metadataJson = std::move(prepared->userMetadataJson);
-    userMessage.createdAt = clock_.now();
-  }
-  const bool needsTitle = chat.title.empty();
-  const std::string assistantMessageId = newUuidV7();
-  // From here a crash leaves an incomplete reply behind, billed for the prompt.
-  const std::string title =
-      needsTitle ? titleFrom(userMessage.content, kTitleChars) : std::string();
-  const store::GenerationCheckpoint cp{assistantMessageId, userMessage.messageId, "",
-                                       promptEstimate};
-  const auto leaseUntil = clock_.now() + settings_.lease;
-  auto saved = co_await dbPool_.run([&]() -> Result<void> {
-    const store::ActingAs as(userId);
-    if (regenerating) {
-      return store_.beginRegeneration(chatId, userMessage.messageId, generationId, cp, clock_.now(),
-                                      leaseUntil);
-    }
-    return store_.beginReply(userMessage, title, generationId, cp, leaseUntil);
-  });
-  if (!saved) {
-    providerStream->cancel();
-    co_await abandon();
-    co_return std::move(saved).error();
-  }
+  const std::string& assistantMessageId = prepared->assistantMessageId;
   auto g = std::make_shared<Generation>(generationId, chatId, userId, assistantMessageId);
   g->append(
       frame("", "start",
@@ -463,7 +466,7 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
   activeStreams_.inc();
   asio::co_spawn(
       executor,
-      [this, g, providerStream, r = *reservation, promptEstimate,
+      [this, g, providerStream, r = reservation, promptEstimate,
        parent = userMessage.messageId]() mutable {
         return run(g, providerStream, r, promptEstimate, parent);
       },
@@ -634,6 +637,19 @@ asio::awaitable<void> MessageEngine::checkpoint(std::shared_ptr<Generation> g,
     g->requestStop(Generation::StopReason::user);
   }
   state->inFlight = false;
+}
+
+Result<void> MessageEngine::senderAllowed(const std::string& userId) {
+  auto user = store_.findUserById(userId);
+  if (!user) return std::move(user).error();
+  if (!user->has_value() || (*user)->disabled) {
+    return Error::make(Errc::unauthorized, "a valid access token is required");
+  }
+  return {};
+}
+
+asio::awaitable<Result<void>> MessageEngine::checkSender(std::string userId) {
+  co_return co_await dbPool_.run([&] { return senderAllowed(userId); });
 }
 
 asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::running(std::string userId,

@@ -83,6 +83,10 @@ class MessageEngine {
   void useRelay(GenerationRelay* relay) { relay_ = relay; }
   boost::asio::awaitable<Result<std::shared_ptr<Generation>>> running(std::string userId,
                                                                       std::string chatId);
+  // The account of a sender whose token was checked without the database
+  // (auth::requireToken): Errc::unauthorized when it is gone or disabled. send() checks it
+  // itself; this is for a request refused before it gets there.
+  boost::asio::awaitable<Result<void>> checkSender(std::string userId);
   // Stops the generation running in the chat, on this instance or another one (404 when
   // none, or another user's chat).
   boost::asio::awaitable<Result<void>> stop(std::string userId, std::string chatId);
@@ -109,12 +113,16 @@ class MessageEngine {
     std::string userMetadataJson = "{}";
     std::optional<std::string> parentId;         // of the new user message
     std::optional<store::Message> regenerating;  // the saved user message a new reply answers
+    store::Message userMessage;                  // saved: the new one, or the one regenerated
+    std::string assistantMessageId;
+    std::string title;  // what the chat was titled ("" when it had a title)
   };
   // Where a send puts its message, or which user message a regenerate answers.
   struct Anchor {
     std::optional<std::string> parentId;        // the new user message's parent
     std::optional<store::Message> userMessage;  // regenerate: the message to answer again
   };
+  Result<void> senderAllowed(const std::string& userId);
   Result<Anchor> resolveAnchor(const SendRequest& request, const store::Chat& chat);
   // The new message's attachments as uploads of this user (Errc::invalid_attachment else).
   Result<std::vector<store::Upload>> resolveAttachments(const SendRequest& request);
@@ -131,6 +139,9 @@ class MessageEngine {
   boost::asio::awaitable<void> checkpoint(std::shared_ptr<Generation> g,
                                           std::shared_ptr<CheckpointState> state,
                                           store::GenerationCheckpoint cp);
+  // Every check, the reservation and the start of the reply (the user message saved, the
+  // lease's first checkpoint), in the contract's order, for one Store::atomically: any
+  // refusal leaves nothing behind.
   Result<Prepared> prepare(const SendRequest& request, const std::string& generationId,
                            TimePoint now);
   boost::asio::awaitable<void> run(std::shared_ptr<Generation> g,

@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -56,6 +57,10 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   asio::steady_timer idleTimer;
   std::weak_ptr<ClientImpl> client;
   std::atomic<bool> cancelled{false};
+  // Set on the strand when an event waits for room in the channel (or curl is paused): the
+  // consumer then asks the strand to go on after its next receive, and only then (not a post
+  // per chunk). The channel holds at least two events, so a receive always follows the set.
+  std::atomic<bool> stalled{false};
 
   // Touched on the client's strand only (curl callbacks run there too).
   CURL* easy = nullptr;
@@ -71,14 +76,18 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   // Queues what could not be sent for lack of room; true when everything is out.
   bool flushPending() {
     if (pendingHead) {
-      if (!channel.try_send(error_code{}, std::move(*pendingHead))) return false;
+      if (!channel.try_send(error_code{}, std::move(*pendingHead))) return stall();
       pendingHead.reset();
     }
     if (pendingFinal) {
-      if (!channel.try_send(error_code{}, std::move(*pendingFinal))) return false;
+      if (!channel.try_send(error_code{}, std::move(*pendingFinal))) return stall();
       pendingFinal.reset();
     }
     return true;
+  }
+  bool stall() {
+    stalled.store(true, std::memory_order_release);
+    return false;
   }
 };
 
@@ -119,7 +128,7 @@ Error transferError(CURLcode code, const Transfer& t) {
 class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
  public:
   ClientImpl(asio::any_io_executor ex, HttpClientOptions options)
-      : strand_(asio::make_strand(ex)), options_(options), timer_(strand_) {
+      : ex_(ex), strand_(asio::make_strand(ex)), options_(options), timer_(strand_) {
     std::call_once(gCurlInit, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &ClientImpl::onSocket);
@@ -135,6 +144,12 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   }
 
   ~ClientImpl() { closeNow(); }
+
+  // Whether this thread runs the io_context the client was made for.
+  bool runsHere() const {
+    const auto* io = ex_.target<asio::io_context::executor_type>();
+    return io != nullptr && io->running_in_this_thread();
+  }
 
   // Removes every transfer and closes every connection. Runs on the strand (or when
   // nothing else can touch the client any more). Idempotent.
@@ -361,6 +376,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
       h.head = t->head;
       if (!t->channel.try_send(error_code{}, std::move(h))) {
         t->paused = true;
+        t->stall();
         return CURL_WRITEFUNC_PAUSE;
       }
       t->headSent = true;
@@ -370,6 +386,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     d.data.assign(data, len);
     if (!t->channel.try_send(error_code{}, std::move(d))) {
       t->paused = true;  // curl keeps this data and hands it over again on resume
+      t->stall();
       return CURL_WRITEFUNC_PAUSE;
     }
     return len;
@@ -454,21 +471,26 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
 
   static int onTimer(CURLM*, long timeoutMs, void* userp) {
     auto* self = static_cast<ClientImpl*>(userp);
-    if (timeoutMs < 0) {
-      self->timer_.cancel();
-      return 0;
-    }
-    self->timer_.expires_after(std::chrono::milliseconds(timeoutMs));
-    self->timer_.async_wait([weak = self->weak_from_this()](error_code ec) {
+    self->timer_.cancel();
+    if (timeoutMs < 0) return 0;
+    auto fire = [weak = self->weak_from_this()](error_code ec) {
       auto s = weak.lock();
-      if (ec || !s) return;
+      if (ec || !s || s->multi_ == nullptr) return;
       int running = 0;
       curl_multi_socket_action(s->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
       s->checkDone();
-    });
+    };
+    if (timeoutMs == 0) {
+      // "Act now" (a transfer just added): the next turn of the loop, not a timer's.
+      asio::post(self->strand_, [fire] { fire(error_code{}); });
+      return 0;
+    }
+    self->timer_.expires_after(std::chrono::milliseconds(timeoutMs));
+    self->timer_.async_wait(fire);
     return 0;
   }
 
+  asio::any_io_executor ex_;
   asio::any_io_executor strand_;
   HttpClientOptions options_;
   CURLM* multi_ = nullptr;
@@ -496,6 +518,11 @@ void HttpStream::cancel() {
   if (auto client = t_->client.lock()) client->cancel(t_);
 }
 
+void HttpStream::resumeIfStalled() {
+  if (!t_->stalled.exchange(false, std::memory_order_acq_rel)) return;
+  if (auto client = t_->client.lock()) client->resume(t_);
+}
+
 namespace {
 Error cancelledError() {
   return Error::make(Errc::upstream_error, std::string(kCancelledMessage));
@@ -506,7 +533,7 @@ asio::awaitable<Result<HttpResponseHead>> HttpStream::head() {
   if (head_) co_return *head_;
   if (t_->cancelled) co_return cancelledError();
   auto [ec, ev] = co_await t_->channel.async_receive(asio::as_tuple(asio::use_awaitable));
-  if (auto client = t_->client.lock()) client->resume(t_);
+  resumeIfStalled();
   if (ec || t_->cancelled) co_return cancelledError();
   if (ev.kind == detail::Event::Kind::error) {
     ended_ = true;
@@ -524,7 +551,7 @@ asio::awaitable<Result<std::string>> HttpStream::read() {
   if (ended_) co_return std::string();
   if (t_->cancelled) co_return cancelledError();
   auto [ec, ev] = co_await t_->channel.async_receive(asio::as_tuple(asio::use_awaitable));
-  if (auto client = t_->client.lock()) client->resume(t_);
+  resumeIfStalled();
   if (ec || t_->cancelled) co_return cancelledError();
   switch (ev.kind) {
     case detail::Event::Kind::data:
@@ -544,32 +571,49 @@ asio::awaitable<Result<std::string>> HttpStream::read() {
 // ---- HttpClient ------------------------------------------------------------------------------
 
 HttpClient::HttpClient(asio::any_io_executor ex, HttpClientOptions options)
-    : impl_(std::make_shared<detail::ClientImpl>(std::move(ex), options)) {}
+    : HttpClient(std::vector<asio::any_io_executor>{std::move(ex)}, options) {}
+
+HttpClient::HttpClient(const std::vector<asio::any_io_executor>& executors,
+                       HttpClientOptions options) {
+  for (const auto& ex : executors)
+    impls_.push_back(std::make_shared<detail::ClientImpl>(ex, options));
+}
 
 HttpClient::~HttpClient() {
   shutdown();
 }
 
 void HttpClient::shutdown() {
-  impl_->shutdown();
+  for (auto& impl : impls_)
+    impl->shutdown();
 }
 
 asio::awaitable<void> HttpClient::close() {
-  auto impl = impl_;
-  // Named, not a temporary: g++ 12 can destroy temporaries of a co_await expression twice
-  // (here: release the captured shared_ptr twice).
-  auto job = [impl]() -> asio::awaitable<void> {
-    impl->closeNow();
-    co_return;
-  };
-  co_await asio::co_spawn(impl->strand(), std::move(job), asio::use_awaitable);
+  for (const auto& i : impls_) {
+    auto impl = i;
+    // Named, not a temporary: g++ 12 can destroy temporaries of a co_await expression twice
+    // (here: release the captured shared_ptr twice).
+    auto job = [impl]() -> asio::awaitable<void> {
+      impl->closeNow();
+      co_return;
+    };
+    co_await asio::co_spawn(impl->strand(), std::move(job), asio::use_awaitable);
+  }
 }
 
 std::unique_ptr<HttpStream> HttpClient::start(HttpRequest request) {
-  auto t =
-      std::make_shared<detail::Transfer>(impl_->strand(), impl_->capacity(), std::move(request));
-  t->client = impl_;
-  impl_->add(t);
+  // The transfer runs where its caller runs: the chunks it reads never cross threads.
+  const std::shared_ptr<detail::ClientImpl>* impl = &impls_.front();
+  for (const auto& i : impls_) {
+    if (i->runsHere()) {
+      impl = &i;
+      break;
+    }
+  }
+  auto t = std::make_shared<detail::Transfer>((*impl)->strand(), (*impl)->capacity(),
+                                              std::move(request));
+  t->client = *impl;
+  (*impl)->add(t);
   return std::unique_ptr<HttpStream>(new HttpStream(std::move(t)));
 }
 

@@ -90,6 +90,7 @@ class HttpStream {
  private:
   friend class HttpClient;
   explicit HttpStream(std::shared_ptr<detail::Transfer> t) : t_(std::move(t)) {}
+  void resumeIfStalled();
   std::shared_ptr<detail::Transfer> t_;
   std::optional<HttpResponseHead> head_;
   bool ended_ = false;
@@ -98,6 +99,11 @@ class HttpStream {
 class HttpClient {
  public:
   HttpClient(boost::asio::any_io_executor ex, HttpClientOptions options = {});
+  // One curl multi handle (and connection cache) per executor; a request is run by the one
+  // whose io_context runs the calling thread (else the first), so a stream's chunks stay on
+  // the thread that relays them.
+  HttpClient(const std::vector<boost::asio::any_io_executor>& executors,
+             HttpClientOptions options = {});
   ~HttpClient();  // cancels every transfer
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -113,7 +119,7 @@ class HttpClient {
   boost::asio::awaitable<void> close();
 
  private:
-  std::shared_ptr<detail::ClientImpl> impl_;
+  std::vector<std::shared_ptr<detail::ClientImpl>> impls_;
 };
 
 }  // namespace atelier::net

@@ -31,7 +31,11 @@ std::string postgresScopePrelude(const Acting& who, bool appRole) {
   // a checked UUID, so it cannot carry a quote.
   std::string s = "BEGIN; ";
   if (appRole) s += "SET LOCAL ROLE atelier_app; ";
-  s += "SET LOCAL atelier.user_id = '";
+  return s + postgresScopeSettings(who);
+}
+
+std::string postgresScopeSettings(const Acting& who) {
+  std::string s = "SET LOCAL atelier.user_id = '";
   if (isUuid(who.userId)) s += who.userId;
   s += who.service ? "'; SET LOCAL atelier.service = 'on'" : "'; SET LOCAL atelier.service = 'off'";
   return s;

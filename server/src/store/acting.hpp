@@ -17,6 +17,7 @@ namespace atelier::store {
 struct Acting {
   std::string userId;    // a UUID, or empty
   bool service = false;  // work not done for one user: every row
+  bool operator==(const Acting&) const = default;
 };
 
 // This thread's current scope.
@@ -40,5 +41,7 @@ class [[nodiscard]] ActingAs {
 // role that cannot bypass row-level security (when `appRole`), and the settings the policies
 // of migration 009 read. A user id that is not a UUID counts as nobody.
 std::string postgresScopePrelude(const Acting& who, bool appRole);
+// The settings alone, to change whom a transaction already open acts for.
+std::string postgresScopeSettings(const Acting& who);
 
 }  // namespace atelier::store

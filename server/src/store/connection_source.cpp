@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "store/postgres/pg_connection.hpp"
 #include "store/sqlite/sqlite_connection.hpp"
@@ -26,6 +27,26 @@ Result<std::unique_ptr<SqlitePool>> SqlitePool::open(const std::string& path, in
   std::unique_ptr<SqlitePool> pool(new SqlitePool());
   auto writer = SqliteConnection::open(path, false, busyTimeout);
   if (!writer) return std::move(writer).error();
+  if (!memory) {
+    auto checkpointer = SqliteConnection::open(path, false, busyTimeout);
+    if (!checkpointer) return std::move(checkpointer).error();
+    pool->checkpointer_ = std::move(checkpointer).value();
+    (*writer)->onWalCommit([p = pool.get(), w = writer->get()](int pages) {
+      // Writes faster than the checkpointer copies (it can only start the log over once it has
+      // caught up): the writer checkpoints itself, as SQLite would, so the log stays bounded.
+      if (pages >= kForcedCheckpointPages) {
+        (void)w->checkpointPassive();
+        return;
+      }
+      if (pages < kCheckpointPages) return;
+      {
+        std::lock_guard lock(p->checkpointMu_);
+        p->checkpointDue_ = true;
+      }
+      p->checkpointCv_.notify_one();
+    });
+    pool->checkpointThread_ = std::thread([p = pool.get()] { p->checkpointLoop(); });
+  }
   pool->writer_ = std::move(writer).value();
   // An in-memory database is private to its connection: everything goes through the writer.
   for (int i = 0; i < (memory ? 0 : readers); ++i) {
@@ -35,6 +56,31 @@ Result<std::unique_ptr<SqlitePool>> SqlitePool::open(const std::string& path, in
     pool->readers_.push_back(std::move(reader).value());
   }
   return pool;
+}
+
+SqlitePool::~SqlitePool() {
+  {
+    std::lock_guard lock(checkpointMu_);
+    stopping_ = true;
+  }
+  checkpointCv_.notify_one();
+  if (checkpointThread_.joinable()) checkpointThread_.join();
+}
+
+void SqlitePool::checkpointLoop() {
+  std::unique_lock lock(checkpointMu_);
+  for (;;) {
+    checkpointCv_.wait(lock, [this] { return checkpointDue_ || stopping_; });
+    if (stopping_) return;
+    checkpointDue_ = false;
+    lock.unlock();
+    const auto done = checkpointer_->checkpointPassive();  // a failure is logged by the call
+    lock.lock();
+    // At most one a moment: while a reader still holds an old snapshot the WAL cannot start
+    // over, and every commit reports it over the mark again.
+    const auto pause = done ? std::chrono::milliseconds(50) : std::chrono::milliseconds(1000);
+    checkpointCv_.wait_for(lock, pause, [this] { return stopping_; });
+  }
 }
 
 Result<Lease> SqlitePool::acquire(bool write) {

@@ -104,6 +104,15 @@ Message toMessage(const Row& r) {
   return m;
 }
 
+// The transaction Store::atomically has open on this thread: its store, its connection, and
+// whom it was opened for.
+struct OpenUnit {
+  const SqlStore* store = nullptr;
+  SqlConnection* conn = nullptr;
+  Acting as;
+};
+thread_local OpenUnit openUnit;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+
 }  // namespace
 
 // Statement texts: one definition for both dialects (see expandSql for the @macros).
@@ -141,6 +150,7 @@ Result<Rows> SqlStore::run(SqlConnection& c, std::string_view text,
 
 template <class T, class F>
 Result<T> SqlStore::scoped(bool write, bool atomic, F&& body) {
+  if (openUnit.store == this) return joined<T>(std::forward<F>(body));
   auto lease = source_->acquire(write);
   if (!lease) return std::move(lease).error();
   SqlConnection& c = **lease;
@@ -165,6 +175,38 @@ Result<T> SqlStore::scoped(bool write, bool atomic, F&& body) {
     (void)c.exec("ROLLBACK", {});
   }
   return result;
+}
+
+template <class T, class F>
+Result<T> SqlStore::joined(F&& body) {
+  SqlConnection& c = *openUnit.conn;
+  // PostgreSQL: a call acting for someone else than the unit (the service's rate window in a
+  // user's message) switches the transaction's settings for itself, then back.
+  const bool other = dialect_ == Dialect::postgres && !(acting() == openUnit.as);
+  if (other) {
+    if (auto r = c.execScript(postgresScopeSettings(acting())); !r) return std::move(r).error();
+  }
+  Result<T> result = body(c);
+  if (other) {
+    if (auto r = c.execScript(postgresScopeSettings(openUnit.as)); !r && result)
+      return std::move(r).error();
+  }
+  return result;
+}
+
+Result<void> SqlStore::atomically(const std::function<Result<void>()>& body) {
+  if (openUnit.store == this) return body();
+  auto r = transaction<std::monostate>([&](SqlConnection& c) -> Result<std::monostate> {
+    struct Close {
+      ~Close() { openUnit = OpenUnit{}; }
+    } close;
+    openUnit = OpenUnit{this, &c, acting()};
+    auto done = body();
+    if (!done) return std::move(done).error();
+    return std::monostate{};
+  });
+  if (!r) return std::move(r).error();
+  return {};
 }
 
 template <class T, class F>
@@ -1210,6 +1252,38 @@ Result<bool> SqlStore::recoverGeneration(std::string_view chatId, TimePoint now)
     if (held->empty() || !held->rows[0][0]) return false;
     return recoverLease(c, cid, *held->rows[0][0], now);
   });
+}
+
+Result<void> SqlStore::abandonReply(const AbandonedReply& a) {
+  const ActingAs as(a.userId);
+  if (!isUuid(a.userId) || !isUuid(a.chatId)) return {};
+  auto r = transaction<std::monostate>([&](SqlConnection& c) -> Result<std::monostate> {
+    // Each column put back only where it still holds what the start wrote (a rename or a
+    // branch switch meanwhile stays).
+    auto undone =
+        run(c,
+            "UPDATE chats SET " CLEAR_LEASE
+            ", "
+            "current_message_id = CASE WHEN current_message_id = $3 THEN $4 "
+            "ELSE current_message_id END, "
+            "updated_at = CASE WHEN updated_at = @tsp($5) THEN @tsp($6) ELSE updated_at END, "
+            "title = CASE WHEN title = $7 THEN '' ELSE title END "
+            "WHERE chat_id = $1 AND generation_id = $2",
+            {a.chatId, a.generationId, a.startedCurrentId, optionalText(a.previousCurrentId),
+             ms(a.startedAt), ms(a.previousUpdatedAt), a.title});
+    if (!undone) return std::move(undone).error();
+    if (undone->affected == 0) return std::monostate{};  // recovered: settled by whoever did
+    if (!a.newMessageId.empty()) {
+      auto deleted = run(c, "DELETE FROM messages WHERE message_id = $1 AND chat_id = $2",
+                         {a.newMessageId, a.chatId});
+      if (!deleted) return std::move(deleted).error();
+    }
+    auto settled = settle(c, a.userId, a.reserved, 0);
+    if (!settled) return std::move(settled).error();
+    return std::monostate{};
+  });
+  if (!r) return std::move(r).error();
+  return {};
 }
 
 Result<void> SqlStore::releaseGeneration(std::string_view chatId, std::string_view generationId) {

@@ -22,6 +22,7 @@ class SqlStore final : public Store {
   std::string_view dialect() const noexcept override;
   Result<void> ping() override;
   Result<int> migrate() override;
+  Result<void> atomically(const std::function<Result<void>()>& body) override;
 
   Result<User> createUser(const NewUser& u) override;
   Result<std::optional<User>> findUserByEmail(std::string_view email) override;
@@ -91,6 +92,7 @@ class SqlStore final : public Store {
   Result<Usage> finishGeneration(const FinishedGeneration& finished) override;
   Result<int> recoverGenerations(TimePoint now) override;
   Result<bool> recoverGeneration(std::string_view chatId, TimePoint now) override;
+  Result<void> abandonReply(const AbandonedReply& a) override;
   Result<void> releaseGeneration(std::string_view chatId, std::string_view generationId) override;
   Result<std::optional<std::string>> activeGeneration(std::string_view chatId,
                                                       TimePoint now) override;
@@ -145,6 +147,9 @@ class SqlStore final : public Store {
   // IMMEDIATE when `atomic`, else statement by statement.
   template <class T, class F>
   Result<T> scoped(bool write, bool atomic, F&& body);
+  // `body` on the connection of the unit of work open on this thread (atomically).
+  template <class T, class F>
+  Result<T> joined(F&& body);
   // Whether the login role can take the role atelier_app (checked after migrating).
   Result<void> checkIsolation(SqlConnection& c);
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -40,6 +41,13 @@ class Store {
   // yet, each in its own transaction, in name order. Returns how many were applied.
   // Safe when several processes start at once (PostgreSQL: advisory lock).
   virtual Result<int> migrate() = 0;
+
+  // Runs `body` as one transaction: every Store call it makes on this thread joins it (one
+  // connection, one commit), and an error from `body` rolls all of it back. An inner call
+  // joins an outer one. On PostgreSQL the transaction opens as the calling thread's scope
+  // (store/acting.hpp); a call inside that acts as someone else switches the scope for
+  // itself and back.
+  virtual Result<void> atomically(const std::function<Result<void>()>& body) = 0;
 
   // ---- users ---------------------------------------------------------------------------
   // Inserts the user and its user_usage row (token_limit = u.tokenLimit,
@@ -164,9 +172,10 @@ class Store {
   virtual Result<void> claimGeneration(std::string_view userId, std::string_view chatId,
                                        std::string_view generationId, TimePoint now,
                                        TimePoint leaseUntil) = 0;
-  // The provider has accepted: in one transaction, saves the user message (the chat's current
-  // one from now), titles the chat with `title` when it has none yet (empty: leave it), and
-  // writes the generation's first checkpoint — from here a crash leaves an incomplete reply.
+  // In one transaction: saves the user message (the chat's current one from now), titles the
+  // chat with `title` when it has none yet (empty: leave it), and writes the generation's
+  // first checkpoint — from here a crash leaves an incomplete reply. Undone by abandonReply
+  // when the provider then refuses.
   virtual Result<void> beginReply(const Message& userMessage, std::string_view title,
                                   std::string_view generationId,
                                   const GenerationCheckpoint& checkpoint, TimePoint leaseUntil) = 0;
@@ -195,6 +204,12 @@ class Store {
   virtual Result<int> recoverGenerations(TimePoint now) = 0;
   // The same for one chat, when its lease has expired by `now`. False when there was none.
   virtual Result<bool> recoverGeneration(std::string_view chatId, TimePoint now) = 0;
+  // The provider refused a reply that beginReply or beginRegeneration started: in one
+  // transaction, the reservation returned, the lease given up, the new user message deleted,
+  // and the chat's current message, updated_at and title put back where nothing else changed
+  // them since. A no-op when the lease is no longer this generation's (whoever recovered it
+  // settled it).
+  virtual Result<void> abandonReply(const AbandonedReply& a) = 0;
   // Gives the lease up (no-op when this generation does not hold it).
   virtual Result<void> releaseGeneration(std::string_view chatId,
                                          std::string_view generationId) = 0;

@@ -172,6 +172,24 @@ struct FinishedGeneration {
   std::int64_t billed = 0;
 };
 
+// A start of a reply that the provider then refused (nothing was streamed): what
+// Store::abandonReply undoes.
+struct AbandonedReply {
+  std::string userId;
+  std::string chatId;
+  std::string generationId;
+  std::int64_t reserved = 0;
+  // The user message beginReply saved (deleted again); empty for a regeneration, whose
+  // message was there before.
+  std::string newMessageId;
+  // The chat's current message and updated_at as the start left them, and as they were before.
+  std::string startedCurrentId;
+  std::optional<std::string> previousCurrentId;
+  TimePoint startedAt;
+  TimePoint previousUpdatedAt;
+  std::string title;  // the title the start gave the chat ("" when it gave none)
+};
+
 // An uploaded image: the row that makes the object at objectKey this user's.
 struct Upload {
   std::string uploadId;

@@ -56,10 +56,17 @@ TEST_P(AdminCliTest, ListAndShowUsers) {
 
 TEST_P(AdminCliTest, ADisabledUsersTokensStopWorkingAtOnce) {
   const auto s = newUser("disabled");
+  const auto chat = chatOf(s);
   ASSERT_EQ(get("/api/auth/me", s.access).status, 200);
   auto r = cli({"user", "disable", s.email});
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(get("/api/auth/me", s.access).status, 401);
+  // The message routes check the account inside their one transaction, and before any other
+  // refusal.
+  EXPECT_EQ(post("/api/chat/" + chat + "/message", {{"message", "hi"}}, s.access).status, 401);
+  EXPECT_EQ(post("/api/chat/" + chat + "/message", {{"message", ""}}, s.access).status, 401);
+  EXPECT_EQ(post("/api/chat/not-a-chat/message", {{"message", "hi"}}, s.access).status, 401);
+  EXPECT_EQ(post("/api/chat/" + chat + "/regenerate", boost::json::object{}, s.access).status, 401);
   EXPECT_EQ(post("/api/auth/refresh", {{"refresh_token", s.refresh}}).status, 401);
   EXPECT_EQ(login(s.email, s.password).status, 401);
   EXPECT_NE(cli({"user", "show", s.email}).output.find("disabled:       yes"), std::string::npos);

@@ -32,14 +32,24 @@ class MessageFailureTest : public ProviderAppFixture {
 TEST_P(MessageFailureTest, AProviderThatNeverAnswersIs504AndKeepsNothing) {
   const auto s = newUser("silent");
   const auto chat = chatOf(s);
+  const auto before = get("/api/chat/" + chat, s.access).json.at("chat");
   ModelScript silent;
   silent.stallBeforeHead = true;
   model_->script(silent);
   auto c = send(s, chat, "anyone there?");
   EXPECT_EQ(c->status(), 504);
   EXPECT_EQ(json::parse(c->errorBody()).at("error").at("code"), "upstream_timeout");
-  EXPECT_TRUE(get("/api/chat/" + chat, s.access).json.at("messages").as_array().empty());
+  // The question saved with the checks is taken back: the chat is as it was, untitled.
+  const auto after = get("/api/chat/" + chat, s.access).json;
+  EXPECT_TRUE(after.at("messages").as_array().empty());
+  EXPECT_EQ(after.at("chat"), before);
   EXPECT_EQ(used(s), 0);
+  // And the chat is free for the next message.
+  model_->script({.chunks = {"Here."}});
+  auto next = send(s, chat, "now?");
+  EXPECT_EQ(next->status(), 200);
+  next->rest();
+  EXPECT_EQ(get("/api/chat/" + chat, s.access).json.at("messages").as_array().size(), 2u);
 }
 
 TEST_P(MessageFailureTest, AStallMidReplyEndsWithUpstreamTimeoutAndKeepsWhatArrived) {

@@ -353,6 +353,103 @@ TEST_P(QuotaLeaseTest, AReservationNeedsTheLease) {
   EXPECT_EQ(used(), 0);
 }
 
+// The message route's one transaction: every step joins it, so a refusal at the end (here the
+// reservation) leaves nothing of the steps before, and a success commits them all.
+TEST_P(QuotaLeaseTest, AtomicallyKeepsAllOrNothing) {
+  auto chat = store_->createChatIfUnderLimit(NewChat{newUuidV7(), userId_, "", kT0}, 5);
+  const std::string g = newUuidV7();
+  Message user{newUuidV7(), chat->chatId, std::nullopt, "user", "words", "{}", 0, kT0 + 1s};
+  auto start = [&](std::int64_t prompt) {
+    return store_->atomically([&]() -> Result<void> {
+      // A service-scoped step inside a user's transaction (the rate window) switches and back.
+      if (auto hit = store_->hitRateWindow("messages:" + userId_, 100, 60s, kT0); !hit)
+        return std::move(hit).error();
+      if (auto c = store_->claimGeneration(userId_, chat->chatId, g, kT0, kT0 + 30s); !c) return c;
+      // Reads inside see the transaction's own writes.
+      if (!store_->activeGeneration(chat->chatId, kT0).value().has_value())
+        return Error::make(Errc::internal, "the claim is not visible inside");
+      auto r = store_->reserveTokens(userId_, prompt, 100, kT0, 0s, LeaseRef{chat->chatId, g});
+      if (!r) return std::move(r).error();
+      return store_->beginReply(user, "Words", g, {newUuidV7(), user.messageId, "", prompt},
+                                kT0 + 30s);
+    });
+  };
+  auto refused = start(5000);  // more than the quota: refused at the last step
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::token_limit_exceeded);
+  EXPECT_FALSE(store_->activeGeneration(chat->chatId, kT0)->has_value());
+  EXPECT_EQ(used(), 0);
+  EXPECT_TRUE(store_->listMessages(chat->chatId, 10, std::nullopt)->messages.empty());
+  EXPECT_EQ((*store_->findChat(userId_, chat->chatId))->title, "");
+  EXPECT_EQ(*store_->hitRateWindow("messages:" + userId_, 1, 60s, kT0), 0);  // rolled back too
+
+  auto begun = start(50);
+  ASSERT_TRUE(begun.ok()) << begun.error().message;
+  EXPECT_TRUE(store_->activeGeneration(chat->chatId, kT0)->has_value());
+  EXPECT_EQ(used(), 150);
+  EXPECT_EQ(store_->listMessages(chat->chatId, 10, std::nullopt)->messages.size(), 1u);
+  EXPECT_EQ((*store_->findChat(userId_, chat->chatId))->title, "Words");
+}
+
+// The provider refused what a send started: the question goes, the chat is as it was, the
+// reservation comes back, the chat is free — and a second undo (or one after a recovery)
+// changes nothing.
+TEST_P(QuotaLeaseTest, AbandoningAReplyUndoesItsStart) {
+  auto chat = store_->createChatIfUnderLimit(NewChat{newUuidV7(), userId_, "", kT0}, 5);
+  Message first{newUuidV7(), chat->chatId, std::nullopt, "user", "hello", "{}", 0, kT0 + 1s};
+  ASSERT_TRUE(store_->appendMessage(first).ok());
+  const auto before = **store_->findChat(userId_, chat->chatId);
+  const std::string g = newUuidV7();
+  ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g, kT0, kT0 + 30s).ok());
+  auto r = store_->reserveTokens(userId_, 40, 100, kT0, 0s, LeaseRef{chat->chatId, g});
+  ASSERT_TRUE(r.ok());
+  Message user{newUuidV7(), chat->chatId, first.messageId, "user", "words", "{}", 0, kT0 + 5s};
+  ASSERT_TRUE(
+      store_->beginReply(user, "Words", g, {newUuidV7(), user.messageId, "", 40}, kT0 + 30s).ok());
+  const AbandonedReply a{userId_,
+                         chat->chatId,
+                         g,
+                         r->reserved,
+                         user.messageId,
+                         user.messageId,
+                         before.currentMessageId,
+                         kT0 + 5s,
+                         before.updatedAt,
+                         "Words"};
+  ASSERT_TRUE(store_->abandonReply(a).ok());
+  const auto after = **store_->findChat(userId_, chat->chatId);
+  EXPECT_EQ(after.title, "");
+  EXPECT_EQ(after.currentMessageId, first.messageId);
+  EXPECT_EQ(after.updatedAt, before.updatedAt);
+  EXPECT_EQ(store_->listMessages(chat->chatId, 10, std::nullopt)->messages.size(), 1u);
+  EXPECT_FALSE(store_->activeGeneration(chat->chatId, kT0)->has_value());
+  EXPECT_EQ(used(), 0);
+  ASSERT_TRUE(store_->abandonReply(a).ok());  // the lease is gone: nothing happens twice
+  EXPECT_EQ(used(), 0);
+
+  // What changed meanwhile stays: a rename is kept.
+  const std::string g2 = newUuidV7();
+  ASSERT_TRUE(store_->claimGeneration(userId_, chat->chatId, g2, kT0, kT0 + 30s).ok());
+  auto r2 = store_->reserveTokens(userId_, 40, 100, kT0, 0s, LeaseRef{chat->chatId, g2});
+  Message again{newUuidV7(), chat->chatId, first.messageId, "user", "again", "{}", 0, kT0 + 6s};
+  ASSERT_TRUE(
+      store_->beginReply(again, "Again", g2, {newUuidV7(), again.messageId, "", 40}, kT0 + 30s)
+          .ok());
+  ChatPatch rename;
+  rename.title = "Mine";
+  ASSERT_TRUE(store_->updateChat(userId_, chat->chatId, rename, 5, kT0 + 7s).ok());
+  ASSERT_TRUE(
+      store_
+          ->abandonReply({userId_, chat->chatId, g2, r2->reserved, again.messageId, again.messageId,
+                          before.currentMessageId, kT0 + 6s, before.updatedAt, "Again"})
+          .ok());
+  const auto renamed = **store_->findChat(userId_, chat->chatId);
+  EXPECT_EQ(renamed.title, "Mine");
+  EXPECT_EQ(renamed.currentMessageId, first.messageId);
+  EXPECT_EQ(renamed.updatedAt, kT0 + 7s);  // the rename's, not put back
+  EXPECT_EQ(used(), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, QuotaLeaseTest,
                          ::testing::Values(DbKind::sqlite, DbKind::postgres),
                          [](const auto& info) { return test::dbKindName(info.param); });

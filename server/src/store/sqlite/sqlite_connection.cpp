@@ -148,4 +148,25 @@ Result<void> SqliteConnection::execScript(std::string_view sql) {
   return {};
 }
 
+void SqliteConnection::onWalCommit(std::function<void(int pages)> committed) {
+  walCommitted_ = std::move(committed);
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int pages) {
+        static_cast<SqliteConnection*>(self)->walCommitted_(pages);
+        return SQLITE_OK;
+      },
+      this);
+}
+
+Result<bool> SqliteConnection::checkpointPassive() {
+  failure_ = SqlError{};
+  int walFrames = 0;
+  int copied = 0;
+  const int rc =
+      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &copied);
+  if (rc != SQLITE_OK) return fail(rc, "checkpoint");
+  return copied >= walFrames;
+}
+
 }  // namespace atelier::store

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <unordered_map>
 
@@ -25,6 +26,15 @@ class SqliteConnection final : public SqlConnection {
   const SqlError& lastFailure() const override { return failure_; }
   Result<void> execScript(std::string_view sql) override;
 
+  // Replaces SQLite's automatic checkpoint (which runs inside a commit, on the writer):
+  // `committed` is called after every commit with the number of pages in the WAL, on the
+  // committing thread.
+  void onWalCommit(std::function<void(int pages)> committed);
+  // A PASSIVE checkpoint: copies what no reader still needs from the WAL into the database
+  // file (and syncs it) without waiting for, or blocking, readers and the writer. True when
+  // the whole WAL was copied.
+  Result<bool> checkpointPassive();
+
  private:
   SqliteConnection(sqlite3* db, std::chrono::milliseconds busyTimeout)
       : db_(db), busyTimeout_(busyTimeout) {}
@@ -34,6 +44,7 @@ class SqliteConnection final : public SqlConnection {
   std::chrono::milliseconds busyTimeout_;  // the longest a statement waits for a lock in all
   std::unordered_map<std::string, sqlite3_stmt*> cache_;  // expanded SQL → prepared statement
   SqlError failure_;
+  std::function<void(int)> walCommitted_;
 };
 
 }  // namespace atelier::store
