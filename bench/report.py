@@ -194,13 +194,16 @@ def report_messages(src, dst, seconds):
     out["load"] = {"seconds": float(seconds),
                    "fake": "one frame per reply (FRAMES=1, no pacing)",
                    "client": "bench_stream_client atelier: each client sends one message after another "
-                             "in its own chat (chats spread over the users)"}
+                             "in its own chat (chats spread over the users); 'fresh': each message a "
+                             "new first message of its chat (no history), the fixed cost"}
     out["stores"] = {}
     for r in data:
         res = r["result"]
         w, srv = res["window"], res["server"]
         n = w.get("streams_completed", 0)
-        out["stores"][r["store"]] = {
+        key = r["store"] + ("" if r.get("history", "grows") == "grows" else " fresh")
+        out["stores"][key] = {
+            "history": r.get("history", "grows"),
             "clients": res["connections"], "users": r.get("users"),
             "messages_per_s": round(n / float(seconds), 1),
             "server_cpu_ms_per_message": r3(srv["cpu_s"] * 1000 / n) if n else None,
@@ -213,7 +216,7 @@ def report_messages(src, dst, seconds):
         if r.get("postgres_cpu_s") is not None:
             # Measured around the whole client run (ramp, window, drain): per completed message.
             done = res.get("requests_completed") or 0
-            out["stores"][r["store"]]["postgres_cpu_ms_per_message"] = \
+            out["stores"][key]["postgres_cpu_ms_per_message"] = \
                 r3(r["postgres_cpu_s"] * 1000 / done) if done else None
     out["targets"] = [{"target": f"server CPU per one-chunk message on {k} (ms)",
                        "value": v["server_cpu_ms_per_message"], "limit": 2.0,
@@ -221,10 +224,10 @@ def report_messages(src, dst, seconds):
                       for k, v in out["stores"].items()]
     out["raw"] = data
     json.dump(out, open(dst, "w"), indent=2)
-    err(f"{'store':10} {'msgs/s':>8} {'cpu ms/msg':>10} {'+pg ms/msg':>10} {'ttfc p50':>9} {'ttfc p99':>9} {'errors':>6}")
+    err(f"{'store':15} {'msgs/s':>8} {'cpu ms/msg':>10} {'+pg ms/msg':>10} {'ttfc p50':>9} {'ttfc p99':>9} {'errors':>6}")
     for k, v in out["stores"].items():
         pg = v.get("postgres_cpu_ms_per_message")
-        err(f"{k:10} {v['messages_per_s']:8.1f} {v['server_cpu_ms_per_message'] or 0:10.3f} "
+        err(f"{k:15} {v['messages_per_s']:8.1f} {v['server_cpu_ms_per_message'] or 0:10.3f} "
             f"{(f'{pg:10.3f}' if pg is not None else f'{chr(45):>10}')} "
             f"{v['ttfc_ms']['p50']:9.2f} {v['ttfc_ms']['p99']:9.2f} {v['errors']:6}")
 

@@ -16,6 +16,9 @@
 //                  so that thousands of them do not arrive as one SYN flood
 //   --drain S      after the window, wait at most S seconds for streams in flight (default 30)
 //   --threads N    I/O threads, connections split between them (default 1)
+//   --fresh        (atelier) every message starts a new branch of its chat ("parent_message_id":
+//                  null): no history is loaded or sent, so each costs the same however long
+//                  the run
 //   --count K      a fixed load instead of a timed one: every connection sends K requests (SECONDS
 //                  is then only the longest it may take); all of them are recorded
 //   --pids P,P,..  server processes to watch: idle RSS before the first connection, RSS every
@@ -144,6 +147,7 @@ struct Chat {
 
 struct Config {
   bool atelier = false;
+  bool fresh = false;  // every message a new first message of its chat: no history to load
   unsigned short port = 0;
   int streams = 0;
   double seconds = 0, ramp = -1, drain = 30;
@@ -161,7 +165,9 @@ long long nowNs() {
 std::string requestFor(const Config& c, const Chat& chat) {
   std::string body, path;
   if (c.atelier) {
-    body = R"({"message":"Suggest a palette for a generative NFT series"})";
+    body = c.fresh ? R"({"message":"Suggest a palette for a generative NFT series",)"
+                     R"("parent_message_id":null})"
+                   : R"({"message":"Suggest a palette for a generative NFT series"})";
     path = "/api/chat/" + chat.id + "/message";
   } else {
     body = R"({"contents":[{"role":"user","parts":[{"text":"hi"}]}]})";
@@ -541,7 +547,7 @@ int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s gemini PORT STREAMS SECONDS [options]\n"
                "       %s atelier PORT STREAMS SECONDS TOKEN CHATS_FILE [options]\n"
-               "options: --ramp S --drain S --threads N --pids P,P,...\n",
+               "options: --ramp S --drain S --threads N --pids P,P,... --fresh\n",
                argv0, argv0);
   return 2;
 }
@@ -560,6 +566,8 @@ int main(int argc, char** argv) {
       cfg.drain = std::atof(value().c_str());
     } else if (a == "--count") {
       cfg.count = std::max(0, std::atoi(value().c_str()));
+    } else if (a == "--fresh") {
+      cfg.fresh = true;
     } else if (a == "--threads") {
       cfg.threads = std::max(1, std::atoi(value().c_str()));
     } else if (a == "--pids") {

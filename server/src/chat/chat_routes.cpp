@@ -274,9 +274,13 @@ void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxM
       [&engine, maxMessageChars, keepAlive,
        refuse](Request& req) -> asio::awaitable<Result<Response>> {
         const std::string chatId(req.param("chatId"));
-        if (!isUuid(chatId)) co_return co_await refuse(req.userId, chatNotFound());
+        if (!isUuid(chatId)) {
+          co_return co_await refuse(req.userId, chatNotFound());
+        }
         auto b = decodeMessage(req.body, static_cast<std::size_t>(maxMessageChars));
-        if (!b) co_return co_await refuse(req.userId, std::move(b).error());
+        if (!b) {
+          co_return co_await refuse(req.userId, std::move(b).error());
+        }
         auto executor = co_await asio::this_coro::executor;
         // Named, not a temporary: g++ 12 can destroy temporaries of a co_await expression twice.
         SendRequest send{req.userId,
@@ -295,9 +299,13 @@ void registerMessageRoutes(http::Router& router, MessageEngine& engine, int maxM
       "POST", "/api/chat/:chatId/regenerate",
       [&engine, keepAlive, refuse](Request& req) -> asio::awaitable<Result<Response>> {
         const std::string chatId(req.param("chatId"));
-        if (!isUuid(chatId)) co_return co_await refuse(req.userId, chatNotFound());
+        if (!isUuid(chatId)) {
+          co_return co_await refuse(req.userId, chatNotFound());
+        }
         auto messageId = decodeRegenerate(req.body);
-        if (!messageId) co_return co_await refuse(req.userId, std::move(messageId).error());
+        if (!messageId) {
+          co_return co_await refuse(req.userId, std::move(messageId).error());
+        }
         auto executor = co_await asio::this_coro::executor;
         SendRequest send{req.userId, chatId, {}, {}, std::nullopt, std::move(messageId).value()};
         auto g = co_await engine.send(std::move(send), executor);

@@ -127,7 +127,7 @@ Error transferError(CURLcode code, const Transfer& t) {
 
 class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
  public:
-  ClientImpl(asio::any_io_executor ex, HttpClientOptions options)
+  ClientImpl(const asio::any_io_executor& ex, HttpClientOptions options)
       : ex_(ex), strand_(asio::make_strand(ex)), options_(options), timer_(strand_) {
     std::call_once(gCurlInit, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     multi_ = curl_multi_init();

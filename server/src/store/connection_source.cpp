@@ -35,6 +35,7 @@ Result<std::unique_ptr<SqlitePool>> SqlitePool::open(const std::string& path, in
       // Writes faster than the checkpointer copies (it can only start the log over once it has
       // caught up): the writer checkpoints itself, as SQLite would, so the log stays bounded.
       if (pages >= kForcedCheckpointPages) {
+        const std::lock_guard one(p->checkpointRunMu_);  // after the checkpointer's pass, if any
         (void)w->checkpointPassive();
         return;
       }
@@ -74,7 +75,11 @@ void SqlitePool::checkpointLoop() {
     if (stopping_) return;
     checkpointDue_ = false;
     lock.unlock();
-    const auto done = checkpointer_->checkpointPassive();  // a failure is logged by the call
+    Result<bool> done = false;
+    {
+      const std::lock_guard one(checkpointRunMu_);  // one checkpoint at a time (SQLite's rule)
+      done = checkpointer_->checkpointPassive();    // a failure is logged by the call
+    }
     lock.lock();
     // At most one a moment: while a reader still holds an old snapshot the WAL cannot start
     // over, and every commit reports it over the mark again.

@@ -80,6 +80,7 @@ class SqlitePool final : public ConnectionSource {
   // against 3.3 ms without it, bench/README.md).
   std::unique_ptr<SqliteConnection> checkpointer_;
   std::mutex checkpointMu_;
+  std::mutex checkpointRunMu_;  // held while either connection checkpoints
   std::condition_variable checkpointCv_;
   bool checkpointDue_ = false;
   bool stopping_ = false;

@@ -803,11 +803,36 @@ std::string ftsString(std::string_view text) {
 
 }  // namespace
 
+Result<void> SqlStore::indexPendingSearch(SqlConnection& c) {
+  if (dialect_ == Dialect::postgres) return {};  // its index is written with every row
+  auto indexed = run(c,
+                     "INSERT INTO search_fts (rowid, owner, body) SELECT d.doc_id, d.owner, d.body "
+                     "FROM search_pending p JOIN search_docs d ON d.doc_id = p.doc_id",
+                     {});
+  if (!indexed) return std::move(indexed).error();
+  if (indexed->affected == 0) return {};
+  auto emptied = run(c, "DELETE FROM search_pending", {});
+  if (!emptied) return std::move(emptied).error();
+  return {};
+}
+
 Result<std::vector<SearchHit>> SqlStore::search(std::string_view userId,
                                                 const std::vector<std::string>& words, int limit) {
   const ActingAs as(userId);
   std::vector<SearchHit> out;
   if (!isUuid(userId) || words.empty()) return out;
+  if (dialect_ == Dialect::sqlite) {
+    // What is still waiting for the index (the questions of replies being written) first.
+    auto pending = query("SELECT EXISTS (SELECT 1 FROM search_pending)", {});
+    if (!pending) return std::move(pending).error();
+    if (toBool(pending->rows.front()[0])) {
+      auto indexed = transaction<std::monostate>([&](SqlConnection& c) -> Result<std::monostate> {
+        if (auto r = indexPendingSearch(c); !r) return std::move(r).error();
+        return std::monostate{};
+      });
+      if (!indexed) return std::move(indexed).error();
+    }
+  }
   std::vector<std::string> tokens, substrings;
   for (const auto& w : words)
     (hasUnspacedScript(w) ? substrings : tokens).push_back(w);
@@ -1185,6 +1210,8 @@ Result<Usage> SqlStore::finishGeneration(const FinishedGeneration& f) {
       auto saved = insertMessage(c, *f.reply);
       if (!saved) return std::move(saved).error();
     }
+    // The reply and its question into the full-text index, one segment for both.
+    if (auto indexed = indexPendingSearch(c); !indexed) return std::move(indexed).error();
     return settle(c, f.userId, f.reserved, f.billed);
   });
 }
@@ -1215,6 +1242,7 @@ Result<bool> SqlStore::recoverLease(SqlConnection& c, const std::string& chatId,
     m.tokensConsumed = billed = toInt(d[5]);
     m.createdAt = now;
     auto saved = insertMessage(c, m);
+    if (saved) saved = indexPendingSearch(c);
     if (!saved) return std::move(saved).error();
   }
   auto settled = settle(c, userId, toInt(d[4]), billed);

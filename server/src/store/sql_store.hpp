@@ -147,6 +147,9 @@ class SqlStore final : public Store {
   // IMMEDIATE when `atomic`, else statement by statement.
   template <class T, class F>
   Result<T> scoped(bool write, bool atomic, F&& body);
+  // SQLite: the rows of search_docs waiting in search_pending into the full-text index, in the
+  // transaction open on `c` (migration sqlite/009). PostgreSQL: nothing.
+  Result<void> indexPendingSearch(SqlConnection& c);
   // `body` on the connection of the unit of work open on this thread (atomically).
   template <class T, class F>
   Result<T> joined(F&& body);

@@ -165,6 +165,7 @@ Result<bool> SqliteConnection::checkpointPassive() {
   int copied = 0;
   const int rc =
       sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &copied);
+  if (isBusy(rc)) return false;  // another process checkpoints now: next time
   if (rc != SQLITE_OK) return fail(rc, "checkpoint");
   return copied >= walFrames;
 }
