@@ -18,22 +18,39 @@ namespace atelier::store {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
-TEST(SqliteWal, TheCheckpointerKeepsTheLogBounded) {
-  initCrypto();
-  test::TestDatabase db(test::DbKind::sqlite);
-  auto opened = openStore(db.url(), StoreOptions{});
-  ASSERT_TRUE(opened.ok());
-  auto store = std::move(opened).value();
-  ASSERT_TRUE(store->migrate().ok());
-  const TimePoint t0 = fromUnixMillis(1'790'000'000'000);
-  NewUser u{newUuidV7(), "wal@example.com", "h", "", 1000, t0};
-  ASSERT_TRUE(store->createUser(u).ok());
-  const ActingAs as(u.userId);
-  auto chat = store->createChatIfUnderLimit(NewChat{newUuidV7(), u.userId, "", t0}, 5);
-  ASSERT_TRUE(chat.ok());
+const TimePoint kT0 = fromUnixMillis(1'790'000'000'000);
 
-  const std::string path = db.url().substr(std::string("sqlite://").size());
+// A fresh SQLite store (a file) with one user acting and one of their chats.
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    initCrypto();
+    auto opened = openStore(db_.url(), StoreOptions{});
+    ASSERT_TRUE(opened.ok());
+    store_ = std::move(opened).value();
+    ASSERT_TRUE(store_->migrate().ok());
+    user_ = NewUser{newUuidV7(), "sqlite@example.com", "h", "", 100000, kT0};
+    ASSERT_TRUE(store_->createUser(user_).ok());
+    as_.emplace(user_.userId);
+    auto chat = store_->createChatIfUnderLimit(NewChat{newUuidV7(), user_.userId, "", kT0}, 5);
+    ASSERT_TRUE(chat.ok());
+    chat_ = std::move(chat).value();
+  }
+  std::string path() const { return db_.url().substr(std::string("sqlite://").size()); }
+
+  test::TestDatabase db_{test::DbKind::sqlite};
+  std::unique_ptr<Store> store_;
+  NewUser user_;
+  std::optional<ActingAs> as_;
+  Chat chat_;
+};
+class SqliteWal : public SqliteStoreTest {};
+class SqliteSearchIndex : public SqliteStoreTest {};
+
+TEST_F(SqliteWal, TheCheckpointerKeepsTheLogBounded) {
+  const std::string path = this->path();
   const std::string wal = path + "-wal";
   // Each message writes tens of pages (its text overflows, the full-text index), 600
   // transactions back to back: far more through the log than the mark at which the writer
@@ -42,8 +59,8 @@ TEST(SqliteWal, TheCheckpointerKeepsTheLogBounded) {
   std::uintmax_t largest = 0;
   std::optional<std::string> parent;
   for (int i = 0; i < 600; ++i) {
-    Message m{newUuidV7(), chat->chatId, parent, "user", text, "{}", 0, t0};
-    ASSERT_TRUE(store->appendMessage(m).ok()) << i;
+    Message m{newUuidV7(), chat_.chatId, parent, "user", text, "{}", 0, kT0};
+    ASSERT_TRUE(store_->appendMessage(m).ok()) << i;
     parent = m.messageId;
     std::error_code ec;
     largest = std::max(largest, fs::file_size(wal, ec));
@@ -55,66 +72,54 @@ TEST(SqliteWal, TheCheckpointerKeepsTheLogBounded) {
   std::error_code ec;
   EXPECT_GT(fs::file_size(path, ec), written / 2) << "nothing was copied into the database file";
   // And everything is there.
-  EXPECT_EQ(store->listMessages(chat->chatId, 1000, std::nullopt)->messages.size(), 600u);
+  EXPECT_EQ(store_->listMessages(chat_.chatId, 1000, std::nullopt)->messages.size(), 600u);
 }
 
 // Rows wait for the index until a reply is saved or a search runs; a search still finds them,
 // and rows deleted or changed while waiting, or after, leave an index that FTS5's own check
 // finds consistent.
-TEST(SqliteSearchIndex, PendingRowsAreFoundAndTheIndexStaysConsistent) {
-  initCrypto();
-  test::TestDatabase db(test::DbKind::sqlite);
-  auto store = std::move(openStore(db.url(), StoreOptions{})).value();
-  ASSERT_TRUE(store->migrate().ok());
-  using namespace std::chrono_literals;
-  const TimePoint t0 = fromUnixMillis(1'790'000'000'000);
-  NewUser u{newUuidV7(), "fts@example.com", "h", "", 100000, t0};
-  ASSERT_TRUE(store->createUser(u).ok());
-  const ActingAs as(u.userId);
-  auto chat = store->createChatIfUnderLimit(NewChat{newUuidV7(), u.userId, "", t0}, 5);
-  ASSERT_TRUE(chat.ok());
+TEST_F(SqliteSearchIndex, PendingRowsAreFoundAndTheIndexStaysConsistent) {
   auto hits = [&](const std::string& word) {
-    return store->search(u.userId, {word}, 10).value().size();
+    return store_->search(user_.userId, {word}, 10).value().size();
   };
   // A question whose reply is being written: not indexed yet, found all the same.
   const std::string g = newUuidV7();
-  ASSERT_TRUE(store->claimGeneration(u.userId, chat->chatId, g, t0, t0 + 30s).ok());
-  Message q{newUuidV7(), chat->chatId, std::nullopt, "user", "koi lanterns", "{}", 0, t0};
-  ASSERT_TRUE(store->beginReply(q, "Koi", g, {newUuidV7(), q.messageId, "", 5}, t0 + 30s).ok());
+  ASSERT_TRUE(store_->claimGeneration(user_.userId, chat_.chatId, g, kT0, kT0 + 30s).ok());
+  Message q{newUuidV7(), chat_.chatId, std::nullopt, "user", "koi lanterns", "{}", 0, kT0};
+  ASSERT_TRUE(store_->beginReply(q, "Koi", g, {newUuidV7(), q.messageId, "", 5}, kT0 + 30s).ok());
   EXPECT_EQ(hits("lanterns"), 1u);
   EXPECT_EQ(hits("koi"), 2u);  // the message and the title
   // The reply saved (and indexed with what waits) in the finishing transaction.
-  Message reply{newUuidV7(), chat->chatId, q.messageId, "assistant", "obsidian koi", "{}", 5, t0};
-  ASSERT_TRUE(store->finishGeneration({u.userId, chat->chatId, g, reply, 0, 5}).ok());
+  Message reply{newUuidV7(), chat_.chatId, q.messageId, "assistant", "obsidian koi", "{}", 5, kT0};
+  ASSERT_TRUE(store_->finishGeneration({user_.userId, chat_.chatId, g, reply, 0, 5}).ok());
   EXPECT_EQ(hits("obsidian"), 1u);
   // A question taken back while waiting, a rename of an indexed title, a whole chat deleted.
   const std::string g2 = newUuidV7();
-  ASSERT_TRUE(store->claimGeneration(u.userId, chat->chatId, g2, t0, t0 + 30s).ok());
-  Message q2{newUuidV7(), chat->chatId, reply.messageId, "user", "vermilion", "{}", 0, t0 + 1s};
-  ASSERT_TRUE(store->beginReply(q2, "", g2, {newUuidV7(), q2.messageId, "", 5}, t0 + 30s).ok());
-  ASSERT_TRUE(store
-                  ->abandonReply({u.userId, chat->chatId, g2, 0, q2.messageId, q2.messageId,
-                                  reply.messageId, t0 + 1s, t0, ""})
+  ASSERT_TRUE(store_->claimGeneration(user_.userId, chat_.chatId, g2, kT0, kT0 + 30s).ok());
+  Message q2{newUuidV7(), chat_.chatId, reply.messageId, "user", "vermilion", "{}", 0, kT0 + 1s};
+  ASSERT_TRUE(store_->beginReply(q2, "", g2, {newUuidV7(), q2.messageId, "", 5}, kT0 + 30s).ok());
+  ASSERT_TRUE(store_
+                  ->abandonReply({user_.userId, chat_.chatId, g2, 0, q2.messageId, q2.messageId,
+                                  reply.messageId, kT0 + 1s, kT0, ""})
                   .ok());
   EXPECT_EQ(hits("vermilion"), 0u);
   ChatPatch rename;
   rename.title = "Neon harbour";
-  ASSERT_TRUE(store->updateChat(u.userId, chat->chatId, rename, 5, t0 + 2s).ok());
+  ASSERT_TRUE(store_->updateChat(user_.userId, chat_.chatId, rename, 5, kT0 + 2s).ok());
   EXPECT_EQ(hits("harbour"), 1u);
   EXPECT_EQ(hits("koi"), 2u);  // the two messages; the old title is gone from the index
-  auto other = store->createChatIfUnderLimit(NewChat{newUuidV7(), u.userId, "", t0}, 5);
-  ASSERT_TRUE(store
+  auto other = store_->createChatIfUnderLimit(NewChat{newUuidV7(), user_.userId, "", kT0}, 5);
+  ASSERT_TRUE(store_
                   ->appendMessage(
-                      {newUuidV7(), other->chatId, std::nullopt, "user", "saffron", "{}", 0, t0})
+                      {newUuidV7(), other->chatId, std::nullopt, "user", "saffron", "{}", 0, kT0})
                   .ok());
-  ASSERT_TRUE(store->deleteChat(u.userId, other->chatId).value());  // its rows still waiting
-  ASSERT_TRUE(store->deleteChat(u.userId, chat->chatId).value());   // its rows indexed
+  ASSERT_TRUE(store_->deleteChat(user_.userId, other->chatId).value());  // its rows still waiting
+  ASSERT_TRUE(store_->deleteChat(user_.userId, chat_.chatId).value());   // its rows indexed
   EXPECT_EQ(hits("koi"), 0u);
   EXPECT_EQ(hits("saffron"), 0u);
 
   sqlite3* raw = nullptr;
-  const std::string path = db.url().substr(std::string("sqlite://").size());
-  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open(path().c_str(), &raw), SQLITE_OK);
   char* err = nullptr;
   const int rc =
       sqlite3_exec(raw, "INSERT INTO search_fts (search_fts, rank) VALUES ('integrity-check', 1)",
