@@ -167,16 +167,24 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   }
   Prepared p;
   p.chat = std::move(**chat);
-  p.parentId = std::move(anchor->parentId);
-  p.regenerating = std::move(anchor->userMessage);
-  // The new turn: the request's text, or the saved message that is answered again (with the
-  // images it carried, those still there).
-  const std::string& text = p.regenerating ? p.regenerating->content : request.message;
-  if (p.regenerating) *attached = historyImages(userId, *p.regenerating, kMaxAttachments);
+  // The new turn: the request's text as a new message, or the saved message that is answered
+  // again (with the images it carried, those still there).
+  p.regenerating = anchor->userMessage.has_value();
+  if (p.regenerating) {
+    p.userMessage = std::move(*anchor->userMessage);
+    *attached = historyImages(userId, p.userMessage, kMaxAttachments);
+  } else {
+    p.userMessage.messageId = newUuidV7();
+    p.userMessage.chatId = chatId;
+    p.userMessage.parentMessageId = std::move(anchor->parentId);
+    p.userMessage.role = "user";
+    p.userMessage.content = request.message;
+    p.userMessage.createdAt = now;
+  }
+  const std::string& text = p.userMessage.content;
   // The history: the branch that leads to the new message, newest messages first while they
   // fit the context budget.
-  const std::optional<std::string>& historyLeaf =
-      p.regenerating ? p.regenerating->parentMessageId : p.parentId;
+  const std::optional<std::string>& historyLeaf = p.userMessage.parentMessageId;
   std::vector<store::Message> branch;
   if (historyLeaf) {
     auto loaded = store_.branchMessages(chatId, *historyLeaf, kMaxHistoryMessages);
@@ -239,7 +247,7 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
                                    {"model", provider_->model()}});
       p.images.push_back({turns, std::move(u), true});
     }
-    p.userMetadataJson = json::serialize(json::object{{"attachments", std::move(items)}});
+    p.userMessage.metadataJson = json::serialize(json::object{{"attachments", std::move(items)}});
   }
   // Tokens set aside before the call, recorded on the lease so a crash cannot leak them.
   auto reservation =
@@ -252,17 +260,6 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   // already), the chat titled, the lease's first checkpoint. From here a crash leaves an
   // incomplete reply billed for the prompt; a provider that refuses has it undone
   // (abandonReply), as the contract keeps no message the provider did not accept.
-  if (p.regenerating) {
-    p.userMessage = *p.regenerating;
-  } else {
-    p.userMessage.messageId = newUuidV7();
-    p.userMessage.chatId = chatId;
-    p.userMessage.parentMessageId = p.parentId;
-    p.userMessage.role = "user";
-    p.userMessage.content = request.message;
-    p.userMessage.metadataJson = std::move(p.userMetadataJson);
-    p.userMessage.createdAt = now;
-  }
   p.assistantMessageId = newUuidV7();
   if (p.chat.title.empty()) p.title = titleFrom(p.userMessage.content, kTitleChars);
   const store::GenerationCheckpoint cp{p.assistantMessageId, p.userMessage.messageId, "",
@@ -415,7 +412,7 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
   const store::Chat& chat = prepared->chat;
   const std::int64_t promptEstimate = prepared->promptEstimate;
   const store::Reservation& reservation = prepared->reservation;
-  const bool regenerating = prepared->regenerating.has_value();
+  const bool regenerating = prepared->regenerating;
   const store::Message& userMessage = prepared->userMessage;
   // The provider refused: nothing billed, the reservation returned, the chat as it was.
   auto abandon = [&]() -> asio::awaitable<void> {
@@ -423,8 +420,8 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
                                   chatId,
                                   generationId,
                                   reservation.reserved,
-                                  regenerating ? std::string() : userMessage.messageId,
                                   userMessage.messageId,
+                                  !regenerating,
                                   chat.currentMessageId,
                                   now,
                                   chat.updatedAt,

@@ -110,10 +110,9 @@ class MessageEngine {
     std::int64_t promptEstimate = 0;
     store::Reservation reservation;
     std::vector<TurnImage> images;
-    std::string userMetadataJson = "{}";
-    std::optional<std::string> parentId;         // of the new user message
-    std::optional<store::Message> regenerating;  // the saved user message a new reply answers
-    store::Message userMessage;                  // saved: the new one, or the one regenerated
+    // The user message the reply answers: a new one, or (regenerating) one saved before.
+    store::Message userMessage;
+    bool regenerating = false;
     std::string assistantMessageId;
     std::string title;  // what the chat was titled ("" when it had a title)
   };

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
@@ -603,17 +604,12 @@ asio::awaitable<void> HttpClient::close() {
 
 std::unique_ptr<HttpStream> HttpClient::start(HttpRequest request) {
   // The transfer runs where its caller runs: the chunks it reads never cross threads.
-  const std::shared_ptr<detail::ClientImpl>* impl = &impls_.front();
-  for (const auto& i : impls_) {
-    if (i->runsHere()) {
-      impl = &i;
-      break;
-    }
-  }
-  auto t = std::make_shared<detail::Transfer>((*impl)->strand(), (*impl)->capacity(),
-                                              std::move(request));
-  t->client = *impl;
-  (*impl)->add(t);
+  const auto here =
+      std::find_if(impls_.begin(), impls_.end(), [](const auto& i) { return i->runsHere(); });
+  const auto& impl = here != impls_.end() ? *here : impls_.front();
+  auto t = std::make_shared<detail::Transfer>(impl->strand(), impl->capacity(), std::move(request));
+  t->client = impl;
+  impl->add(t);
   return std::unique_ptr<HttpStream>(new HttpStream(std::move(t)));
 }
 

@@ -1297,13 +1297,13 @@ Result<void> SqlStore::abandonReply(const AbandonedReply& a) {
             "updated_at = CASE WHEN updated_at = @tsp($5) THEN @tsp($6) ELSE updated_at END, "
             "title = CASE WHEN title = $7 THEN '' ELSE title END "
             "WHERE chat_id = $1 AND generation_id = $2",
-            {a.chatId, a.generationId, a.startedCurrentId, optionalText(a.previousCurrentId),
+            {a.chatId, a.generationId, a.userMessageId, optionalText(a.previousCurrentId),
              ms(a.startedAt), ms(a.previousUpdatedAt), a.title});
     if (!undone) return std::move(undone).error();
     if (undone->affected == 0) return std::monostate{};  // recovered: settled by whoever did
-    if (!a.newMessageId.empty()) {
+    if (a.newMessage) {
       auto deleted = run(c, "DELETE FROM messages WHERE message_id = $1 AND chat_id = $2",
-                         {a.newMessageId, a.chatId});
+                         {a.userMessageId, a.chatId});
       if (!deleted) return std::move(deleted).error();
     }
     auto settled = settle(c, a.userId, a.reserved, 0);

@@ -179,11 +179,11 @@ struct AbandonedReply {
   std::string chatId;
   std::string generationId;
   std::int64_t reserved = 0;
-  // The user message beginReply saved (deleted again); empty for a regeneration, whose
-  // message was there before.
-  std::string newMessageId;
-  // The chat's current message and updated_at as the start left them, and as they were before.
-  std::string startedCurrentId;
+  // The user message the start made the chat's current one: saved by beginReply (deleted
+  // again, `newMessage`) or, regenerating, one that was there before.
+  std::string userMessageId;
+  bool newMessage = true;
+  // The chat's current message and updated_at as they were before the start, and its time.
   std::optional<std::string> previousCurrentId;
   TimePoint startedAt;
   TimePoint previousUpdatedAt;

@@ -411,7 +411,7 @@ TEST_P(QuotaLeaseTest, AbandoningAReplyUndoesItsStart) {
                          g,
                          r->reserved,
                          user.messageId,
-                         user.messageId,
+                         true,
                          before.currentMessageId,
                          kT0 + 5s,
                          before.updatedAt,
@@ -438,11 +438,10 @@ TEST_P(QuotaLeaseTest, AbandoningAReplyUndoesItsStart) {
   ChatPatch rename;
   rename.title = "Mine";
   ASSERT_TRUE(store_->updateChat(userId_, chat->chatId, rename, 5, kT0 + 7s).ok());
-  ASSERT_TRUE(
-      store_
-          ->abandonReply({userId_, chat->chatId, g2, r2->reserved, again.messageId, again.messageId,
-                          before.currentMessageId, kT0 + 6s, before.updatedAt, "Again"})
-          .ok());
+  ASSERT_TRUE(store_
+                  ->abandonReply({userId_, chat->chatId, g2, r2->reserved, again.messageId, true,
+                                  before.currentMessageId, kT0 + 6s, before.updatedAt, "Again"})
+                  .ok());
   const auto renamed = **store_->findChat(userId_, chat->chatId);
   EXPECT_EQ(renamed.title, "Mine");
   EXPECT_EQ(renamed.currentMessageId, first.messageId);

@@ -99,7 +99,7 @@ TEST_F(SqliteSearchIndex, PendingRowsAreFoundAndTheIndexStaysConsistent) {
   Message q2{newUuidV7(), chat_.chatId, reply.messageId, "user", "vermilion", "{}", 0, kT0 + 1s};
   ASSERT_TRUE(store_->beginReply(q2, "", g2, {newUuidV7(), q2.messageId, "", 5}, kT0 + 30s).ok());
   ASSERT_TRUE(store_
-                  ->abandonReply({user_.userId, chat_.chatId, g2, 0, q2.messageId, q2.messageId,
+                  ->abandonReply({user_.userId, chat_.chatId, g2, 0, q2.messageId, true,
                                   reply.messageId, kT0 + 1s, kT0, ""})
                   .ok());
   EXPECT_EQ(hits("vermilion"), 0u);

@@ -31,7 +31,9 @@ class PgConnection final : public SqlConnection {
   // it cannot be: statements are parsed and planned once per connection, not per call.
   const std::string* prepared(const std::string& query, int nParams);
 
-  static constexpr std::size_t kMaxPrepared = 256;  // texts built at run time stay unprepared
+  // At most this many per connection (search texts, built per query, take slots too); beyond
+  // it, statements run unprepared.
+  static constexpr std::size_t kMaxPrepared = 256;
   pg_conn* conn_;
   SqlError failure_;
   std::unordered_map<std::string, std::string> prepared_;  // SQL text → statement name
