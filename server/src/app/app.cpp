@@ -112,7 +112,9 @@ class App::Impl {
     std::vector<asio::any_io_executor> ioExecutors;
     for (auto& c : contexts_)
       ioExecutors.push_back(c->get_executor());
-    http_ = std::make_unique<net::HttpClient>(ioExecutors);
+    net::HttpClientOptions httpOptions;
+    httpOptions.serialExecutors = true;  // one thread per io_context (above)
+    http_ = std::make_unique<net::HttpClient>(ioExecutors, httpOptions);
     if (auto opened = openBlobStore(); !opened) return opened;
     if (auto opened = openRateWindows(); !opened) return opened;
 

@@ -129,7 +129,10 @@ Error transferError(CURLcode code, const Transfer& t) {
 class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
  public:
   ClientImpl(const asio::any_io_executor& ex, HttpClientOptions options)
-      : ex_(ex), strand_(asio::make_strand(ex)), options_(options), timer_(strand_) {
+      : ex_(ex),
+        strand_(options.serialExecutors ? ex : asio::any_io_executor(asio::make_strand(ex))),
+        options_(options),
+        timer_(strand_) {
     std::call_once(gCurlInit, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &ClientImpl::onSocket);
@@ -492,6 +495,8 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   }
 
   asio::any_io_executor ex_;
+  // Where everything of this client runs: a strand on ex_, or ex_ itself when its io_context
+  // has one thread (HttpClientOptions::serialExecutors). "The strand" below means this.
   asio::any_io_executor strand_;
   HttpClientOptions options_;
   CURLM* multi_ = nullptr;

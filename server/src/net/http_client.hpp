@@ -3,8 +3,9 @@
 // else the server calls.
 //
 // Thread-safety: HttpClient may be used from coroutines on any executor of its io_context.
-// All curl calls happen on the client's own strand. An HttpStream is consumed by one
-// coroutine at a time; cancel() may be called from anywhere.
+// All curl calls happen on the client's own strand (or, with serialExecutors, on the one
+// thread of its io_context). An HttpStream is consumed by one coroutine at a time; cancel()
+// may be called from anywhere.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -56,6 +57,9 @@ struct HttpClientOptions {
   std::size_t bufferedChunks = 64;
   long maxTotalConnections = 0;  // 0: no limit
   long maxHostConnections = 0;
+  // Each executor's io_context is run by one thread only: the transfers and curl need no
+  // strand of their own (a strand costs a lock and a hand-over on every socket event).
+  bool serialExecutors = false;
 };
 
 // The message of the error a cancelled stream reports (Errc::upstream_error).

@@ -803,8 +803,14 @@ std::string ftsString(std::string_view text) {
 
 }  // namespace
 
-Result<void> SqlStore::indexPendingSearch(SqlConnection& c) {
+Result<void> SqlStore::indexPendingSearch(SqlConnection& c, std::int64_t atLeast) {
   if (dialect_ == Dialect::postgres) return {};  // its index is written with every row
+  if (atLeast > 1) {
+    auto waiting =
+        run(c, "SELECT count(*) FROM (SELECT 1 FROM search_pending LIMIT $1)", {atLeast});
+    if (!waiting) return std::move(waiting).error();
+    if (toInt(waiting->rows.front()[0]) < atLeast) return {};
+  }
   auto indexed = run(c,
                      "INSERT INTO search_fts (rowid, owner, body) SELECT d.doc_id, d.owner, d.body "
                      "FROM search_pending p JOIN search_docs d ON d.doc_id = p.doc_id",
@@ -1210,8 +1216,10 @@ Result<Usage> SqlStore::finishGeneration(const FinishedGeneration& f) {
       auto saved = insertMessage(c, *f.reply);
       if (!saved) return std::move(saved).error();
     }
-    // The reply and its question into the full-text index, one segment for both.
-    if (auto indexed = indexPendingSearch(c); !indexed) return std::move(indexed).error();
+    // Into the full-text index once kSearchBatchRows rows wait: one segment for many replies.
+    if (auto indexed = indexPendingSearch(c, kSearchBatchRows); !indexed) {
+      return std::move(indexed).error();
+    }
     return settle(c, f.userId, f.reserved, f.billed);
   });
 }
@@ -1242,7 +1250,7 @@ Result<bool> SqlStore::recoverLease(SqlConnection& c, const std::string& chatId,
     m.tokensConsumed = billed = toInt(d[5]);
     m.createdAt = now;
     auto saved = insertMessage(c, m);
-    if (saved) saved = indexPendingSearch(c);
+    if (saved) saved = indexPendingSearch(c, kSearchBatchRows);
     if (!saved) return std::move(saved).error();
   }
   auto settled = settle(c, userId, toInt(d[4]), billed);

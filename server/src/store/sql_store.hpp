@@ -19,6 +19,12 @@ class SqlStore final : public Store {
   explicit SqlStore(std::unique_ptr<ConnectionSource> source);
   ~SqlStore() override;
 
+  // SQLite: how many rows of search_docs wait before a saved reply writes them into the
+  // full-text index. FTS5 writes a segment and its structure record per transaction that
+  // touches it (most of what indexing one reply costs), so replies are indexed in batches;
+  // a search indexes whatever waits first, so it always finds every row.
+  static constexpr std::int64_t kSearchBatchRows = 64;
+
   std::string_view dialect() const noexcept override;
   Result<void> ping() override;
   Result<int> migrate() override;
@@ -148,8 +154,9 @@ class SqlStore final : public Store {
   template <class T, class F>
   Result<T> scoped(bool write, bool atomic, F&& body);
   // SQLite: the rows of search_docs waiting in search_pending into the full-text index, in the
-  // transaction open on `c` (migration sqlite/009). PostgreSQL: nothing.
-  Result<void> indexPendingSearch(SqlConnection& c);
+  // transaction open on `c` (migration sqlite/009), if at least `atLeast` wait. PostgreSQL:
+  // nothing.
+  Result<void> indexPendingSearch(SqlConnection& c, std::int64_t atLeast = 1);
   // `body` on the connection of the unit of work open on this thread (atomically).
   template <class T, class F>
   Result<T> joined(F&& body);

@@ -10,6 +10,7 @@
 
 #include "store/acting.hpp"
 #include "store/connection_source.hpp"
+#include "store/sql_store.hpp"
 #include "store/store.hpp"
 #include "support/test_database.hpp"
 #include "util/crypto.hpp"
@@ -39,6 +40,30 @@ class SqliteStoreTest : public ::testing::Test {
     chat_ = std::move(chat).value();
   }
   std::string path() const { return db_.url().substr(std::string("sqlite://").size()); }
+  // Runs `sql` on a connection of its own: the error, or "" (and the first column of the
+  // last row into `value`).
+  std::string sqlite(const std::string& sql, std::string* value = nullptr) const {
+    sqlite3* raw = nullptr;
+    if (sqlite3_open(path().c_str(), &raw) != SQLITE_OK) return "cannot open";
+    char* err = nullptr;
+    const int rc = sqlite3_exec(
+        raw, sql.c_str(),
+        [](void* out, int, char** row, char**) {
+          if (out != nullptr && row[0] != nullptr) *static_cast<std::string*>(out) = row[0];
+          return 0;
+        },
+        value, &err);
+    std::string error = rc == SQLITE_OK ? "" : (err ? err : "failed");
+    sqlite3_free(err);
+    sqlite3_close(raw);
+    return error;
+  }
+  // Rows of search_docs waiting for the full-text index.
+  std::int64_t waiting() const {
+    std::string n;
+    EXPECT_EQ(sqlite("SELECT count(*) FROM search_pending", &n), "");
+    return n.empty() ? -1 : std::stoll(n);
+  }
 
   test::TestDatabase db_{test::DbKind::sqlite};
   std::unique_ptr<Store> store_;
@@ -89,10 +114,12 @@ TEST_F(SqliteSearchIndex, PendingRowsAreFoundAndTheIndexStaysConsistent) {
   ASSERT_TRUE(store_->beginReply(q, "Koi", g, {newUuidV7(), q.messageId, "", 5}, kT0 + 30s).ok());
   EXPECT_EQ(hits("lanterns"), 1u);
   EXPECT_EQ(hits("koi"), 2u);  // the message and the title
-  // The reply saved (and indexed with what waits) in the finishing transaction.
+  // The reply saved; it waits beside its question until enough rows do.
   Message reply{newUuidV7(), chat_.chatId, q.messageId, "assistant", "obsidian koi", "{}", 5, kT0};
   ASSERT_TRUE(store_->finishGeneration({user_.userId, chat_.chatId, g, reply, 0, 5}).ok());
+  EXPECT_GT(waiting(), 0);
   EXPECT_EQ(hits("obsidian"), 1u);
+  EXPECT_EQ(waiting(), 0);  // the search indexed them
   // A question taken back while waiting, a rename of an indexed title, a whole chat deleted.
   const std::string g2 = newUuidV7();
   ASSERT_TRUE(store_->claimGeneration(user_.userId, chat_.chatId, g2, kT0, kT0 + 30s).ok());
@@ -118,15 +145,28 @@ TEST_F(SqliteSearchIndex, PendingRowsAreFoundAndTheIndexStaysConsistent) {
   EXPECT_EQ(hits("koi"), 0u);
   EXPECT_EQ(hits("saffron"), 0u);
 
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(path().c_str(), &raw), SQLITE_OK);
-  char* err = nullptr;
-  const int rc =
-      sqlite3_exec(raw, "INSERT INTO search_fts (search_fts, rank) VALUES ('integrity-check', 1)",
-                   nullptr, nullptr, &err);
-  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(raw);
+  // Replies saved one after another index what waits whenever a batch has gathered: the
+  // queue stays short, and every reply is found.
+  auto third = store_->createChatIfUnderLimit(NewChat{newUuidV7(), user_.userId, "", kT0}, 5);
+  std::optional<std::string> parent;
+  std::int64_t longest = 0;
+  for (int i = 0; i < 100; ++i) {
+    const std::string gi = newUuidV7();
+    ASSERT_TRUE(store_->claimGeneration(user_.userId, third->chatId, gi, kT0, kT0 + 30s).ok());
+    Message qi{newUuidV7(), third->chatId, parent, "user", "amber " + std::to_string(i), "{}", 0,
+               kT0};
+    ASSERT_TRUE(store_->beginReply(qi, "", gi, {newUuidV7(), qi.messageId, "", 5}, kT0 + 30s).ok());
+    Message ri{newUuidV7(), third->chatId, qi.messageId, "assistant", "teal", "{}", 5, kT0};
+    ASSERT_TRUE(store_->finishGeneration({user_.userId, third->chatId, gi, ri, 0, 5}).ok());
+    parent = ri.messageId;
+    longest = std::max(longest, waiting());
+  }
+  EXPECT_GE(longest, SqlStore::kSearchBatchRows - 2);
+  EXPECT_LT(longest, SqlStore::kSearchBatchRows + 2);  // a question and its reply past the mark
+  EXPECT_EQ(hits("amber"), 10u);                       // the limit
+  EXPECT_EQ(store_->search(user_.userId, {"teal"}, 200).value().size(), 100u);
+
+  EXPECT_EQ(sqlite("INSERT INTO search_fts (search_fts, rank) VALUES ('integrity-check', 1)"), "");
 }
 
 }  // namespace
