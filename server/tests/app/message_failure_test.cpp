@@ -3,6 +3,7 @@
 // ten parallel sends against a small quota. Real HTTP, real databases, the fake of each
 // model provider (the suite runs once per provider and database).
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <barrier>
 #include <thread>
@@ -49,6 +50,50 @@ TEST_P(MessageFailureTest, AProviderThatNeverAnswersIs504AndKeepsNothing) {
   auto next = send(s, chat, "now?");
   EXPECT_EQ(next->status(), 200);
   next->rest();
+  EXPECT_EQ(get("/api/chat/" + chat, s.access).json.at("messages").as_array().size(), 2u);
+}
+
+// The message's checks, reservation and saves are one transaction, and the provider is
+// asked only once it has committed: a database that fails at the last step (saving the
+// question) keeps nothing — no message, title, reservation or claim — and asks no provider.
+TEST_P(MessageFailureTest, ADatabaseFailureAtTheLastStepKeepsNothingAndAsksNoProvider) {
+  const std::string prefix = "sqlite://";
+  if (db_->url().rfind(prefix, 0) != 0) GTEST_SKIP() << "the fault is an SQLite trigger";
+  const auto s = newUser("late");
+  const auto chat = chatOf(s);
+  const auto before = get("/api/chat/" + chat, s.access).json.at("chat");
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_->url().substr(prefix.size()).c_str(), &raw), SQLITE_OK);
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(raw,
+                           "CREATE TRIGGER test_fail_late BEFORE INSERT ON messages "
+                           "WHEN new.content = 'fail late' BEGIN SELECT RAISE(ABORT, 'no'); END",
+                           nullptr, nullptr, &err),
+              SQLITE_OK)
+        << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(raw);
+  }
+  model_->script({.chunks = {"never", " seen"}});
+  const auto asked = model_->modelRequests().size();
+  auto c = send(s, chat, "fail late");
+  EXPECT_GE(c->status(), 500);
+  const auto body = c->errorBody();
+  EXPECT_FALSE(json::parse(body).at("error").at("code").as_string().empty());
+  EXPECT_EQ(body.find("RAISE"), std::string::npos);  // no SQL reaches the client
+  EXPECT_EQ(body.find("messages"), std::string::npos);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(model_->modelRequests().size(), asked);
+  const auto after = get("/api/chat/" + chat, s.access).json;
+  EXPECT_TRUE(after.at("messages").as_array().empty());
+  EXPECT_EQ(after.at("chat"), before);
+  EXPECT_EQ(used(s), 0);
+  // The chat is free, and the next message streams as usual.
+  model_->script({.chunks = {"Here."}});
+  auto next = send(s, chat, "now?");
+  EXPECT_EQ(next->status(), 200);
+  EXPECT_EQ(next->rest().back().event, "done");
   EXPECT_EQ(get("/api/chat/" + chat, s.access).json.at("messages").as_array().size(), 2u);
 }
 
