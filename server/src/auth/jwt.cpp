@@ -51,6 +51,35 @@ Result<std::string> JwtCodec::issue(std::string_view userId, TimePoint now) cons
 }
 
 Result<AccessClaims> JwtCodec::verify(std::string_view token, TimePoint now) const {
+  {
+    std::lock_guard lock(verifiedMu_);
+    if (auto it = verified_.find(std::string(token)); it != verified_.end()) {
+      return current(it->second, now);
+    }
+  }
+  auto claims = decode(token);
+  if (!claims) return claims;
+  auto checked = current(*claims, now);
+  if (!checked) return checked;
+  std::lock_guard lock(verifiedMu_);
+  if (verified_.size() >= kRememberedTokens) {
+    std::erase_if(verified_, [&](const auto& entry) { return !current(entry.second, now); });
+    if (verified_.size() >= kRememberedTokens) verified_.clear();
+  }
+  verified_.emplace(std::string(token), *claims);
+  return checked;
+}
+
+// The time checks, with the leeway: not expired, not issued in the future.
+Result<AccessClaims> JwtCodec::current(const AccessClaims& claims, TimePoint now) {
+  const auto nowSec = std::chrono::floor<std::chrono::seconds>(now);  // as the claims are
+  if (nowSec > claims.expiresAt + kLeeway) return invalid("expired");
+  if (claims.issuedAt > nowSec + kLeeway) return invalid("issued in the future");
+  return claims;
+}
+
+// Everything but the time: the shape, the signature, the algorithm, the issuer and claims.
+Result<AccessClaims> JwtCodec::decode(std::string_view token) const {
   if (token.empty() || token.size() > 4096) return invalid("empty or oversized token");
   // Three base64url segments, nothing else: libjwt gets no chance to be lenient.
   int dots = 0;
@@ -82,11 +111,6 @@ Result<AccessClaims> JwtCodec::verify(std::string_view token, TimePoint now) con
   if (errno != 0) return invalid("missing exp");
   const long iat = jwt_get_grant_int(jwt.get(), "iat");
   if (errno != 0) return invalid("missing iat");
-  const long nowSec = static_cast<long>(
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
-  const long leeway = static_cast<long>(kLeeway.count());
-  if (nowSec > exp + leeway) return invalid("expired");
-  if (iat > nowSec + leeway) return invalid("issued in the future");
   if (exp <= iat) return invalid("expires before it was issued");
   AccessClaims claims;
   claims.userId = sub;

@@ -119,6 +119,29 @@ TEST_F(JwtTest, MissingOrMalformedClaimsAreRefused) {
       kHs256, R"({"iss":"atelier","sub":")" + kUser + R"(","exp":"soon","iat":1})", kSecret)));
 }
 
+// A verified token is remembered, not trusted: each use checks the time again, and the
+// memory is the codec's own (another secret does not share it).
+TEST_F(JwtTest, ARememberedTokenIsStillCheckedAgainstTheTime) {
+  auto token = codec_.issue(kUser, kNow);
+  ASSERT_TRUE(token.ok());
+  ASSERT_TRUE(codec_.verify(*token, kNow).ok());
+  ASSERT_TRUE(codec_.verify(*token, kNow + 900s + 29s).ok());  // within the leeway
+  const auto late = codec_.verify(*token, kNow + 900s + 31s);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, Errc::unauthorized);
+  EXPECT_FALSE(codec_.verify(*token, kNow - 31s).ok());  // before it was issued
+  EXPECT_TRUE(codec_.verify(*token, kNow + 10s).ok());
+  const JwtCodec other(std::string(48, 'o'), 900s);
+  EXPECT_FALSE(other.verify(*token, kNow).ok());
+  // More tokens than it remembers: it forgets, and still verifies every one.
+  for (std::size_t i = 0; i < JwtCodec::kRememberedTokens + 10; ++i) {
+    auto t = codec_.issue(kUser, kNow + std::chrono::seconds(i));
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE(codec_.verify(*t, kNow + std::chrono::seconds(i)).ok()) << i;
+  }
+  EXPECT_TRUE(codec_.verify(*token, kNow + 10s).ok());
+}
+
 TEST_F(JwtTest, GarbageIsRefused) {
   for (const char* t :
        {"", "garbage", "a.b.c", "a.b.", "..", "a.b.c.d", "eyJ.eyJ.sig", "Bearer x.y.z"}) {
