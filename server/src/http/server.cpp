@@ -56,10 +56,21 @@ std::string forwardedClient(std::string_view xff) {
 }
 
 // Writes a chunked body; the head has been written already.
+//
+// Each write must finish within `timeout` (a client that stops reading is cut off), but the
+// body of a stream is thousands of small writes: instead of a timer armed and cancelled
+// around every one (Beast's per-operation timeout), one watchdog timer for the whole body,
+// set to the deadline of the write in progress and re-armed only when it fires.
 class ChunkWriter final : public ResponseWriter {
  public:
   ChunkWriter(beast::tcp_stream& stream, std::chrono::milliseconds timeout)
-      : stream_(stream), timeout_(timeout) {}
+      : stream_(stream), watch_(std::make_shared<Watchdog>(stream, timeout)) {}
+  ~ChunkWriter() override {
+    watch_->stream = nullptr;
+    watch_->timer.cancel();
+  }
+  ChunkWriter(const ChunkWriter&) = delete;
+  ChunkWriter& operator=(const ChunkWriter&) = delete;
 
   asio::awaitable<bool> write(std::string_view data) override {
     if (!ok_) co_return false;
@@ -69,29 +80,62 @@ class ChunkWriter final : public ResponseWriter {
     const std::array<asio::const_buffer, 3> bufs{asio::buffer(head, static_cast<std::size_t>(n)),
                                                  asio::buffer(data.data(), data.size()),
                                                  asio::buffer("\r\n", 2)};
-    stream_.expires_after(timeout_);
-    auto [ec, written] = co_await asio::async_write(stream_, bufs, kTuple);
-    if (ec) {
-      ok_ = false;
-      co_return false;
-    }
+    if (!co_await send(bufs)) co_return false;
     bytes_ += data.size();
     co_return true;
   }
 
   asio::awaitable<void> finish() {
     if (!ok_) co_return;
-    stream_.expires_after(timeout_);
-    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer("0\r\n\r\n", 5), kTuple);
-    if (ec) ok_ = false;
+    const std::array<asio::const_buffer, 1> last{asio::buffer("0\r\n\r\n", 5)};
+    (void)co_await send(last);
   }
 
   bool ok() const noexcept { return ok_; }
   std::uint64_t bytes() const noexcept { return bytes_; }
 
  private:
+  struct Watchdog {
+    Watchdog(beast::tcp_stream& s, std::chrono::milliseconds t)
+        : stream(&s), timer(s.get_executor()), timeout(t) {}
+    beast::tcp_stream* stream;  // null once the writer is gone
+    asio::steady_timer timer;
+    std::chrono::milliseconds timeout;
+    bool armed = false;
+    bool writing = false;
+    std::chrono::steady_clock::time_point since;  // when the write in progress began
+  };
+
+  // Wakes at `at`: a write still in progress since `timeout` or longer closes the
+  // connection (the write then fails); one in progress for less sets the next wake-up at its
+  // deadline; none leaves the watchdog unarmed until the next write.
+  static void arm(const std::shared_ptr<Watchdog>& w, std::chrono::steady_clock::time_point at) {
+    w->armed = true;
+    w->timer.expires_at(at);
+    w->timer.async_wait([w](boost::system::error_code ec) {
+      w->armed = false;
+      if (ec || w->stream == nullptr || !w->writing) return;
+      if (std::chrono::steady_clock::now() - w->since >= w->timeout) {
+        w->stream->close();
+        return;
+      }
+      arm(w, w->since + w->timeout);
+    });
+  }
+
+  template <class Buffers>
+  asio::awaitable<bool> send(const Buffers& bufs) {
+    watch_->writing = true;
+    watch_->since = std::chrono::steady_clock::now();
+    if (!watch_->armed) arm(watch_, watch_->since + watch_->timeout);
+    auto [ec, written] = co_await asio::async_write(stream_.socket(), bufs, kTuple);
+    watch_->writing = false;
+    if (ec) ok_ = false;
+    co_return ok_;
+  }
+
   beast::tcp_stream& stream_;
-  std::chrono::milliseconds timeout_;
+  std::shared_ptr<Watchdog> watch_;
   bool ok_ = true;
   std::uint64_t bytes_ = 0;
 };

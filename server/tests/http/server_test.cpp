@@ -58,6 +58,30 @@ class ServerTest : public ::testing::Test {
       };
       co_return r;
     });
+    router_.add("GET", "/drip", [](Request&) -> asio::awaitable<Result<Response>> {
+      Response r;
+      r.headers.emplace_back("Content-Type", "text/event-stream");
+      r.stream = [](ResponseWriter& w) -> asio::awaitable<void> {
+        asio::steady_timer pause(co_await asio::this_coro::executor);
+        for (int i = 0; i < 10; ++i) {
+          if (!co_await w.write("data: " + std::to_string(i) + "\n\n")) co_return;
+          pause.expires_after(100ms);
+          co_await pause.async_wait(asio::use_awaitable);
+        }
+      };
+      co_return r;
+    });
+    router_.add("GET", "/flood", [this](Request&) -> asio::awaitable<Result<Response>> {
+      Response r;
+      r.headers.emplace_back("Content-Type", "text/event-stream");
+      r.stream = [this](ResponseWriter& w) -> asio::awaitable<void> {
+        const std::string chunk(64 * 1024, 'x');
+        while (co_await w.write(chunk))
+          ++floodWrites_;
+        floodEnded_ = true;
+      };
+      co_return r;
+    });
     router_.add("PATCH", "/hello", [](Request&) -> asio::awaitable<Result<Response>> {
       co_return Response::empty(204);
     });
@@ -99,6 +123,8 @@ class ServerTest : public ::testing::Test {
 
   static boost::json::value body(const test::RawResponse& r) { return boost::json::parse(r.body); }
 
+  std::atomic<int> floodWrites_{0};
+  std::atomic<bool> floodEnded_{false};
   asio::io_context ioc_;
   asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(ioc_);
   MetricsRegistry metrics_;
@@ -370,6 +396,32 @@ TEST_F(ServerTest, StreamingResponseIsChunked) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->header("Transfer-Encoding"), "chunked");
   EXPECT_EQ(r->body, "data: 0\n\ndata: 1\n\ndata: 2\n\n");
+}
+
+// A client that stops reading a stream: once a write has waited writeTimeout for room, the
+// connection is closed and the stream's writes fail — while a stream that is read goes on
+// past that time (writes that finish are never cut off, however long the body lasts).
+TEST_F(ServerTest, AStreamWhoseClientStopsReadingIsCutOffAfterTheWriteTimeout) {
+  ServerOptions o;
+  o.writeTimeout = 300ms;
+  start(o);
+  RawClient reader(port());
+  ASSERT_TRUE(reader.send(test::get("/drip")));  // 1 s, its writes all quick
+  RawClient stalled(port());
+  ASSERT_TRUE(stalled.send(test::get("/flood")));
+  const auto began = std::chrono::steady_clock::now();
+  for (int i = 0; i < 500 && !floodEnded_; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(floodEnded_.load());
+  EXPECT_GE(std::chrono::steady_clock::now() - began, 300ms);
+  EXPECT_GT(floodWrites_.load(), 0);  // it wrote until the socket buffers were full
+  EXPECT_TRUE(stalled.closedWithin(2s));
+  auto r = reader.read();
+  ASSERT_TRUE(r);
+  std::string all;
+  for (int i = 0; i < 10; ++i)
+    all += "data: " + std::to_string(i) + "\n\n";
+  EXPECT_EQ(r->body, all);
 }
 
 TEST_F(ServerTest, ShutdownFinishesInFlightRequestsAndStillAnswersOpenConnections) {
