@@ -232,23 +232,31 @@ class GeminiReader {
   // The keys read, by the object they are in.
   enum class Key : std::uint8_t {
     none,
+    // the frame's
     error,
     candidates,
     usageMetadata,
-    promptFeedback,  // root
+    promptFeedback,
+    // error's
     code,
-    status,  // error
+    status,
+    // candidates[0]'s
     content,
-    finishReason,  // candidates[0]
-    parts,         // content
+    finishReason,
+    // content's
+    parts,
+    // a part's
     text,
-    thought,  // a part
+    thought,
+    // usageMetadata's
     promptTokens,
     candidatesTokens,
     thoughtsTokens,
-    totalTokens,  // usageMetadata
-    blockReason   // promptFeedback
+    totalTokens,
+    // promptFeedback's
+    blockReason
   };
+
   // Where a value is: the place of every field read.
   enum class Slot : std::uint8_t {
     other,

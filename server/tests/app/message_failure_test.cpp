@@ -28,6 +28,20 @@ class MessageFailureTest : public ProviderAppFixture {
     env["RATE_LIMIT_MESSAGES_PER_MINUTE"] = "3";
     return env;
   }
+  // A refused message kept nothing — no message, the chat as `before` (untitled), nothing
+  // billed — and the chat takes the next message.
+  void expectNothingKeptAndTheChatFree(const Session& s, const std::string& chat,
+                                       const json::value& before) {
+    const auto after = get("/api/chat/" + chat, s.access).json;
+    EXPECT_TRUE(after.at("messages").as_array().empty());
+    EXPECT_EQ(after.at("chat"), before);
+    EXPECT_EQ(used(s), 0);
+    model_->script({.chunks = {"Here."}});
+    auto next = send(s, chat, "now?");
+    EXPECT_EQ(next->status(), 200);
+    EXPECT_EQ(next->rest().back().event, "done");
+    EXPECT_EQ(get("/api/chat/" + chat, s.access).json.at("messages").as_array().size(), 2u);
+  }
 };
 
 TEST_P(MessageFailureTest, AProviderThatNeverAnswersIs504AndKeepsNothing) {
@@ -41,16 +55,7 @@ TEST_P(MessageFailureTest, AProviderThatNeverAnswersIs504AndKeepsNothing) {
   EXPECT_EQ(c->status(), 504);
   EXPECT_EQ(json::parse(c->errorBody()).at("error").at("code"), "upstream_timeout");
   // The question saved with the checks is taken back: the chat is as it was, untitled.
-  const auto after = get("/api/chat/" + chat, s.access).json;
-  EXPECT_TRUE(after.at("messages").as_array().empty());
-  EXPECT_EQ(after.at("chat"), before);
-  EXPECT_EQ(used(s), 0);
-  // And the chat is free for the next message.
-  model_->script({.chunks = {"Here."}});
-  auto next = send(s, chat, "now?");
-  EXPECT_EQ(next->status(), 200);
-  next->rest();
-  EXPECT_EQ(get("/api/chat/" + chat, s.access).json.at("messages").as_array().size(), 2u);
+  expectNothingKeptAndTheChatFree(s, chat, before);
 }
 
 // The message's checks, reservation and saves are one transaction, and the provider is
@@ -85,16 +90,7 @@ TEST_P(MessageFailureTest, ADatabaseFailureAtTheLastStepKeepsNothingAndAsksNoPro
   EXPECT_EQ(body.find("messages"), std::string::npos);
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(model_->modelRequests().size(), asked);
-  const auto after = get("/api/chat/" + chat, s.access).json;
-  EXPECT_TRUE(after.at("messages").as_array().empty());
-  EXPECT_EQ(after.at("chat"), before);
-  EXPECT_EQ(used(s), 0);
-  // The chat is free, and the next message streams as usual.
-  model_->script({.chunks = {"Here."}});
-  auto next = send(s, chat, "now?");
-  EXPECT_EQ(next->status(), 200);
-  EXPECT_EQ(next->rest().back().event, "done");
-  EXPECT_EQ(get("/api/chat/" + chat, s.access).json.at("messages").as_array().size(), 2u);
+  expectNothingKeptAndTheChatFree(s, chat, before);
 }
 
 TEST_P(MessageFailureTest, AStallMidReplyEndsWithUpstreamTimeoutAndKeepsWhatArrived) {
