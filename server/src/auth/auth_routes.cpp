@@ -32,8 +32,7 @@ http::Middleware requireUser(AuthService& service) {
   return [&service](Request& req, http::Next next) -> asio::awaitable<Response> {
     const auto token = bearerToken(req);
     if (token.empty()) {
-      co_return http::errorResponse(
-          Error::make(Errc::unauthorized, "a valid access token is required"), req.requestId);
+      co_return http::errorResponse(accessTokenRequired(), req.requestId);
     }
     auto user = co_await service.authenticate(token);
     if (!user) co_return http::errorResponse(user.error(), req.requestId);

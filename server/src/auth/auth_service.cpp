@@ -25,9 +25,6 @@ Error invalidCredentials() {
 Error invalidRefresh() {
   return Error::make(Errc::invalid_refresh_token, "the refresh token is not valid");
 }
-Error unauthorized() {
-  return Error::make(Errc::unauthorized, "a valid access token is required");
-}
 
 const char* purposeText(CodePurpose p) {
   return p == CodePurpose::verifyEmail ? "verify_email" : "reset_password";
@@ -286,7 +283,7 @@ Result<std::string> AuthService::tokenUser(std::string_view bearerToken) const {
   auto claims = jwt_.verify(bearerToken, deps_.clock->now());
   if (!claims) {
     spdlog::debug("access token refused: {}", claims.error().message);
-    return unauthorized();
+    return accessTokenRequired();
   }
   return std::move(claims->userId);
 }
@@ -297,7 +294,7 @@ asio::awaitable<Result<store::User>> AuthService::authenticate(std::string_view 
   const std::string userId = std::move(named).value();
   auto user = co_await deps_.dbPool->run([&] { return deps_.store->findUserById(userId); });
   if (!user) co_return std::move(user).error();
-  if (!user->has_value() || (*user)->disabled) co_return unauthorized();
+  if (!user->has_value() || (*user)->disabled) co_return accessTokenRequired();
   co_return std::move(**user);
 }
 

@@ -53,7 +53,7 @@ Result<std::string> JwtCodec::issue(std::string_view userId, TimePoint now) cons
 Result<AccessClaims> JwtCodec::verify(std::string_view token, TimePoint now) const {
   {
     std::lock_guard lock(verifiedMu_);
-    if (auto it = verified_.find(std::string(token)); it != verified_.end()) {
+    if (auto it = verified_.find(token); it != verified_.end()) {
       return current(it->second, now);
     }
   }

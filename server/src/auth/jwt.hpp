@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -46,8 +47,16 @@ class JwtCodec {
 
   std::string secret_;
   std::chrono::seconds ttl_;
+  // Looked up by string_view: no copy of the token per request.
+  struct TokenHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view t) const noexcept {
+      return std::hash<std::string_view>{}(t);
+    }
+  };
   mutable std::mutex verifiedMu_;
-  mutable std::unordered_map<std::string, AccessClaims> verified_;  // by the whole token
+  mutable std::unordered_map<std::string, AccessClaims, TokenHash, std::equal_to<>>
+      verified_;  // by the whole token
 };
 
 }  // namespace atelier::auth

@@ -639,9 +639,7 @@ asio::awaitable<void> MessageEngine::checkpoint(std::shared_ptr<Generation> g,
 Result<void> MessageEngine::senderAllowed(const std::string& userId) {
   auto user = store_.findUserById(userId);
   if (!user) return std::move(user).error();
-  if (!user->has_value() || (*user)->disabled) {
-    return Error::make(Errc::unauthorized, "a valid access token is required");
-  }
+  if (!user->has_value() || (*user)->disabled) return accessTokenRequired();
   return {};
 }
 

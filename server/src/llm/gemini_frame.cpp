@@ -71,69 +71,39 @@ class GeminiReader {
   bool on_document_end(error_code&) { return true; }    // NOLINT
   bool on_object_begin(error_code& ec) {                // NOLINT
     if (depth_ == stack_.size()) return tooDeep(ec);
-    Role role = Role::ignore;
-    switch (beginValue()) {
-      case Slot::root:
-        role = Role::root;
-        break;
-      case Slot::error:
+    const Field f = beginValue();
+    switch (f) {
+      case Field::error:
         errorIsObject_ = true;
-        role = Role::error;
         break;
-      case Slot::candidates:
-        candidatesMalformed_ = true;
-        break;
-      case Slot::firstCandidate:
-        role = Role::candidate;
-        break;
-      case Slot::content:
-        role = Role::content;
-        break;
-      case Slot::part:
-        role = Role::part;
+      case Field::part:
         partText_.reset();
         partThought_ = false;
         break;
-      case Slot::usage:
+      case Field::usageMetadata:
         usage_ = true;
-        role = Role::usage;
-        break;
-      case Slot::feedback:
-        role = Role::feedback;
         break;
       default:
         break;
     }
-    push(role);
+    const bool read = f == Field::root || f == Field::error || f == Field::firstCandidate ||
+                      f == Field::content || f == Field::part || f == Field::usageMetadata ||
+                      f == Field::promptFeedback;
+    push(read ? f : Field::none);
     return true;
   }
   bool on_object_end(std::size_t, error_code&) {  // NOLINT
-    const Role role = stack_[--depth_].role;
-    if (role == Role::part && partText_ && !partThought_) text_ += *partText_;
+    if (stack_[--depth_].is == Field::part && partText_ && !partThought_) text_ += *partText_;
     endValue();
     return true;
   }
   bool on_array_begin(error_code& ec) {  // NOLINT
     if (depth_ == stack_.size()) return tooDeep(ec);
-    Role role = Role::ignore;
-    switch (beginValue()) {
-      case Slot::root:
-        rootNotObject_ = true;
-        break;
-      case Slot::candidates:
-        candidatesMalformed_ = false;
-        role = Role::candidates;
-        break;
-      case Slot::firstCandidate:
-        candidatesMalformed_ = true;
-        break;
-      case Slot::parts:
-        role = Role::parts;
-        break;
-      default:
-        break;
-    }
-    push(role);
+    const Field f = beginValue();
+    if (f == Field::root) rootNotObject_ = true;
+    if (f == Field::candidates) candidatesMalformed_ = false;
+    if (f == Field::firstCandidate) candidatesMalformed_ = true;
+    push(f == Field::candidates || f == Field::parts ? f : Field::none);
     return true;
   }
   bool on_array_end(std::size_t, error_code&) {  // NOLINT
@@ -147,11 +117,11 @@ class GeminiReader {
   }
   bool on_key(string_view s, std::size_t, error_code&) {  // NOLINT
     if (key_.empty()) {  // the usual case: the whole key at once, nothing copied
-      stack_[depth_ - 1].key = keyOf(stack_[depth_ - 1].role, std::string_view(s.data(), s.size()));
+      stack_[depth_ - 1].key = keyOf(stack_[depth_ - 1].is, std::string_view(s.data(), s.size()));
       return true;
     }
     key_.append(s.data(), s.size());
-    stack_[depth_ - 1].key = keyOf(stack_[depth_ - 1].role, key_);
+    stack_[depth_ - 1].key = keyOf(stack_[depth_ - 1].is, key_);
     key_.clear();
     return true;
   }
@@ -165,30 +135,23 @@ class GeminiReader {
       string_.append(value);
       value = string_;
     }
-    switch (beginValue()) {
-      case Slot::root:
-        rootNotObject_ = true;
-        break;
-      case Slot::firstCandidate:
-        candidatesMalformed_ = true;
-        break;
-      case Slot::errorStatus:
+    switch (scalar()) {
+      case Field::status:
         errorStatus_ = value;
         break;
-      case Slot::finishReason:
+      case Field::finishReason:
         finishReason_ = value;
         break;
-      case Slot::partText:
+      case Field::text:
         partText_ = value;
         break;
-      case Slot::blockReason:
+      case Field::blockReason:
         blockReason_ = value;
         break;
       default:
         break;
     }
     string_.clear();
-    endValue();
     return true;
   }
   bool on_number_part(string_view, error_code&) { return true; }  // NOLINT
@@ -205,7 +168,7 @@ class GeminiReader {
     return true;
   }
   bool on_bool(bool b, error_code&) {  // NOLINT
-    if (scalar() == Slot::partThought) partThought_ = b;
+    if (scalar() == Field::thought) partThought_ = b;
     return true;
   }
   bool on_null(error_code&) {  // NOLINT
@@ -216,23 +179,14 @@ class GeminiReader {
   bool on_comment(string_view, error_code&) { return true; }       // NOLINT
 
  private:
-  // What an object or array is, for the fields read from it.
-  enum class Role : std::uint8_t {
-    ignore,
+  // What a value is: a key read (by the object it is in), or a place without a key.
+  enum class Field : std::uint8_t {
+    none,  // anything not read
+    // places
     root,
-    error,
-    candidates,
-    candidate,
-    content,
-    parts,
-    part,
-    usage,
-    feedback
-  };
-  // The keys read, by the object they are in.
-  enum class Key : std::uint8_t {
-    none,
-    // the frame's
+    firstCandidate,  // candidates[0]
+    part,            // an element of parts
+    // the frame's keys
     error,
     candidates,
     usageMetadata,
@@ -256,181 +210,154 @@ class GeminiReader {
     // promptFeedback's
     blockReason
   };
-
-  // Where a value is: the place of every field read.
-  enum class Slot : std::uint8_t {
-    other,
-    root,
-    error,
-    errorCode,
-    errorStatus,
-    candidates,
-    firstCandidate,
-    content,
-    finishReason,
-    parts,
-    part,
-    partText,
-    partThought,
-    usage,
-    promptTokens,
-    candidatesTokens,
-    thoughtsTokens,
-    totalTokens,
-    feedback,
-    blockReason
-  };
+  // An open object or array: the field it is the value of (none when nothing in it is read).
   struct Level {
-    Role role;
-    Key key;            // objects: the key of the value being read
+    Field is;
+    Field key;          // objects: the key of the value being read
     std::size_t index;  // arrays: the index of the value being read
   };
 
-  static Key keyOf(Role in, std::string_view k) {
+  static Field keyOf(Field in, std::string_view k) {
     switch (in) {
-      case Role::root:
-        if (k == "error") return Key::error;
-        if (k == "candidates") return Key::candidates;
-        if (k == "usageMetadata") return Key::usageMetadata;
-        if (k == "promptFeedback") return Key::promptFeedback;
+      case Field::root:
+        if (k == "error") return Field::error;
+        if (k == "candidates") return Field::candidates;
+        if (k == "usageMetadata") return Field::usageMetadata;
+        if (k == "promptFeedback") return Field::promptFeedback;
         break;
-      case Role::error:
-        if (k == "code") return Key::code;
-        if (k == "status") return Key::status;
+      case Field::error:
+        if (k == "code") return Field::code;
+        if (k == "status") return Field::status;
         break;
-      case Role::candidate:
-        if (k == "content") return Key::content;
-        if (k == "finishReason") return Key::finishReason;
+      case Field::firstCandidate:
+        if (k == "content") return Field::content;
+        if (k == "finishReason") return Field::finishReason;
         break;
-      case Role::content:
-        if (k == "parts") return Key::parts;
+      case Field::content:
+        if (k == "parts") return Field::parts;
         break;
-      case Role::part:
-        if (k == "text") return Key::text;
-        if (k == "thought") return Key::thought;
+      case Field::part:
+        if (k == "text") return Field::text;
+        if (k == "thought") return Field::thought;
         break;
-      case Role::usage:
-        if (k == "promptTokenCount") return Key::promptTokens;
-        if (k == "candidatesTokenCount") return Key::candidatesTokens;
-        if (k == "thoughtsTokenCount") return Key::thoughtsTokens;
-        if (k == "totalTokenCount") return Key::totalTokens;
+      case Field::usageMetadata:
+        if (k == "promptTokenCount") return Field::promptTokens;
+        if (k == "candidatesTokenCount") return Field::candidatesTokens;
+        if (k == "thoughtsTokenCount") return Field::thoughtsTokens;
+        if (k == "totalTokenCount") return Field::totalTokens;
         break;
-      case Role::feedback:
-        if (k == "blockReason") return Key::blockReason;
+      case Field::promptFeedback:
+        if (k == "blockReason") return Field::blockReason;
         break;
       default:
         break;
     }
-    return Key::none;
+    return Field::none;
   }
 
-  // Where the value starting now is; a key's earlier value is forgotten (the last counts).
-  Slot beginValue() {
-    if (depth_ == 0) return Slot::root;
-    Level& at = stack_[depth_ - 1];
-    switch (at.role) {
-      case Role::candidates:
-        return at.index == 0 ? Slot::firstCandidate : Slot::other;
-      case Role::parts:
-        return Slot::part;
-      case Role::ignore:
-        return Slot::other;
+  // What the value starting now is; a key's earlier value is forgotten (the last counts).
+  Field beginValue() {
+    if (depth_ == 0) return Field::root;
+    const Level& at = stack_[depth_ - 1];
+    switch (at.is) {
+      case Field::candidates:
+        return at.index == 0 ? Field::firstCandidate : Field::none;
+      case Field::parts:
+        return Field::part;
+      case Field::none:
+        return Field::none;
       default:
         break;
     }
     switch (at.key) {
-      case Key::error:
+      case Field::error:
         error_ = true;
         errorIsObject_ = false;
         errorCode_ = 0;
         errorStatus_.clear();
-        return Slot::error;
-      case Key::code:
+        break;
+      case Field::code:
         errorCode_ = 0;
-        return Slot::errorCode;
-      case Key::status:
+        break;
+      case Field::status:
         errorStatus_.clear();
-        return Slot::errorStatus;
-      case Key::candidates:
+        break;
+      case Field::candidates:
         candidatesMalformed_ = true;  // until the value turns out to be an array
         text_.clear();
         finishReason_.clear();
-        return Slot::candidates;
-      case Key::content:
+        break;
+      case Field::content:
+      case Field::parts:
         text_.clear();
-        return Slot::content;
-      case Key::finishReason:
+        break;
+      case Field::finishReason:
         finishReason_.clear();
-        return Slot::finishReason;
-      case Key::parts:
-        text_.clear();
-        return Slot::parts;
-      case Key::text:
+        break;
+      case Field::text:
         partText_.reset();
-        return Slot::partText;
-      case Key::thought:
+        break;
+      case Field::thought:
         partThought_ = false;
-        return Slot::partThought;
-      case Key::usageMetadata:
+        break;
+      case Field::usageMetadata:
         usage_ = false;
         promptTokens_ = candidatesTokens_ = thoughtsTokens_ = totalTokens_ = 0;
-        return Slot::usage;
-      case Key::promptTokens:
+        break;
+      case Field::promptTokens:
         promptTokens_ = 0;
-        return Slot::promptTokens;
-      case Key::candidatesTokens:
+        break;
+      case Field::candidatesTokens:
         candidatesTokens_ = 0;
-        return Slot::candidatesTokens;
-      case Key::thoughtsTokens:
+        break;
+      case Field::thoughtsTokens:
         thoughtsTokens_ = 0;
-        return Slot::thoughtsTokens;
-      case Key::totalTokens:
+        break;
+      case Field::totalTokens:
         totalTokens_ = 0;
-        return Slot::totalTokens;
-      case Key::promptFeedback:
+        break;
+      case Field::promptFeedback:
+      case Field::blockReason:
         blockReason_.clear();
-        return Slot::feedback;
-      case Key::blockReason:
-        blockReason_.clear();
-        return Slot::blockReason;
-      case Key::none:
+        break;
+      default:
         break;
     }
-    return Slot::other;
+    return at.key;
   }
   // A value ended: the next one in an array has the next index.
   void endValue() {
     if (depth_ > 0) ++stack_[depth_ - 1].index;
   }
-  void push(Role role) { stack_[depth_++] = Level{role, Key::none, 0}; }
+  void push(Field is) { stack_[depth_++] = Level{is, Field::none, 0}; }
   static bool tooDeep(error_code& ec) {  // (the parser's own limit, 32, comes first)
     ec = boost::json::error::too_deep;
     return false;
   }
-  // A number, null, bool or double: where it was (non-strings where an object or array
-  // is needed make the frame malformed as the document reading does).
-  Slot scalar() {
-    const Slot at = beginValue();
-    if (at == Slot::root) rootNotObject_ = true;
-    if (at == Slot::firstCandidate) candidatesMalformed_ = true;
+  // A string, number, bool or null: what it was (a scalar where an object or array is
+  // needed makes the frame malformed, as the document reading does).
+  Field scalar() {
+    const Field at = beginValue();
+    if (at == Field::root) rootNotObject_ = true;
+    if (at == Field::firstCandidate) candidatesMalformed_ = true;
     endValue();
     return at;
   }
   void integer(std::int64_t v) {
     switch (scalar()) {
-      case Slot::errorCode:
+      case Field::code:
         errorCode_ = v;
         break;
-      case Slot::promptTokens:
+      case Field::promptTokens:
         promptTokens_ = v;
         break;
-      case Slot::candidatesTokens:
+      case Field::candidatesTokens:
         candidatesTokens_ = v;
         break;
-      case Slot::thoughtsTokens:
+      case Field::thoughtsTokens:
         thoughtsTokens_ = v;
         break;
-      case Slot::totalTokens:
+      case Field::totalTokens:
         totalTokens_ = v;
         break;
       default:

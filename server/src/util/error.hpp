@@ -59,4 +59,10 @@ struct Error {
   }
 };
 
+// The one answer to a missing, invalid or expired access token and to a gone or disabled
+// account (why, if anything, goes to the log only).
+inline Error accessTokenRequired() {
+  return Error::make(Errc::unauthorized, "a valid access token is required");
+}
+
 }  // namespace atelier

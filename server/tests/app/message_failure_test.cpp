@@ -3,13 +3,13 @@
 // ten parallel sends against a small quota. Real HTTP, real databases, the fake of each
 // model provider (the suite runs once per provider and database).
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <barrier>
 #include <thread>
 
 #include "app/provider_app_fixture.hpp"
 #include "support/server_process.hpp"
+#include "support/test_database.hpp"
 
 namespace atelier::app {
 namespace {
@@ -62,24 +62,15 @@ TEST_P(MessageFailureTest, AProviderThatNeverAnswersIs504AndKeepsNothing) {
 // asked only once it has committed: a database that fails at the last step (saving the
 // question) keeps nothing — no message, title, reservation or claim — and asks no provider.
 TEST_P(MessageFailureTest, ADatabaseFailureAtTheLastStepKeepsNothingAndAsksNoProvider) {
-  const std::string prefix = "sqlite://";
-  if (db_->url().rfind(prefix, 0) != 0) GTEST_SKIP() << "the fault is an SQLite trigger";
+  if (db_->url().rfind("sqlite://", 0) != 0) GTEST_SKIP() << "the fault is an SQLite trigger";
   const auto s = newUser("late");
   const auto chat = chatOf(s);
   const auto before = get("/api/chat/" + chat, s.access).json.at("chat");
-  {
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(db_->url().substr(prefix.size()).c_str(), &raw), SQLITE_OK);
-    char* err = nullptr;
-    EXPECT_EQ(sqlite3_exec(raw,
-                           "CREATE TRIGGER test_fail_late BEFORE INSERT ON messages "
-                           "WHEN new.content = 'fail late' BEGIN SELECT RAISE(ABORT, 'no'); END",
-                           nullptr, nullptr, &err),
-              SQLITE_OK)
-        << (err ? err : "");
-    sqlite3_free(err);
-    sqlite3_close(raw);
-  }
+  // Saving the question is the last step of the transaction.
+  ASSERT_EQ(test::sqliteExec(db_->url(),
+                             "CREATE TRIGGER test_fail_late BEFORE INSERT ON messages "
+                             "WHEN new.content = 'fail late' BEGIN SELECT RAISE(ABORT, 'no'); END"),
+            "");
   model_->script({.chunks = {"never", " seen"}});
   const auto asked = model_->modelRequests().size();
   auto c = send(s, chat, "fail late");

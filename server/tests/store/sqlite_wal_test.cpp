@@ -4,7 +4,6 @@
 // writes; the full-text index is written in batches (migration sqlite/009) and must stay
 // exact and consistent.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <filesystem>
 
@@ -40,23 +39,8 @@ class SqliteStoreTest : public ::testing::Test {
     chat_ = std::move(chat).value();
   }
   std::string path() const { return db_.url().substr(std::string("sqlite://").size()); }
-  // Runs `sql` on a connection of its own: the error, or "" (and the first column of the
-  // last row into `value`).
   std::string sqlite(const std::string& sql, std::string* value = nullptr) const {
-    sqlite3* raw = nullptr;
-    if (sqlite3_open(path().c_str(), &raw) != SQLITE_OK) return "cannot open";
-    char* err = nullptr;
-    const int rc = sqlite3_exec(
-        raw, sql.c_str(),
-        [](void* out, int, char** row, char**) {
-          if (out != nullptr && row[0] != nullptr) *static_cast<std::string*>(out) = row[0];
-          return 0;
-        },
-        value, &err);
-    std::string error = rc == SQLITE_OK ? "" : (err ? err : "failed");
-    sqlite3_free(err);
-    sqlite3_close(raw);
-    return error;
+    return test::sqliteExec(db_.url(), sql, value);
   }
   // Rows of search_docs waiting for the full-text index.
   std::int64_t waiting() const {

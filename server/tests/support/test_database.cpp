@@ -1,6 +1,7 @@
 #include "support/test_database.hpp"
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <atomic>
@@ -80,6 +81,28 @@ TestDatabase::~TestDatabase() {
   }
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
+}
+
+std::string sqliteExec(const std::string& url, const std::string& sql, std::string* value) {
+  const std::string prefix = "sqlite://";
+  if (url.rfind(prefix, 0) != 0) return "not an SQLite URL";
+  sqlite3* db = nullptr;
+  if (sqlite3_open(url.substr(prefix.size()).c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return "cannot open";
+  }
+  char* err = nullptr;
+  const int rc = sqlite3_exec(
+      db, sql.c_str(),
+      [](void* out, int, char** row, char**) {
+        if (out != nullptr && row[0] != nullptr) *static_cast<std::string*>(out) = row[0];
+        return 0;
+      },
+      value, &err);
+  std::string error = rc == SQLITE_OK ? "" : (err != nullptr ? err : "failed");
+  sqlite3_free(err);
+  sqlite3_close(db);
+  return error;
 }
 
 }  // namespace atelier::test

@@ -31,6 +31,12 @@ class TestDatabase {
   std::string pgName_;
 };
 
+// Runs `sql` on a connection of its own to the SQLite database at `url` (sqlite://path), as
+// another process would: the error message, or "" (and the first column of the last row
+// into `value`, when given).
+std::string sqliteExec(const std::string& url, const std::string& sql,
+                       std::string* value = nullptr);
+
 // GTEST_SKIP() or FAIL() (under CI) when the database is unavailable.
 #define ATELIER_REQUIRE_DATABASE(db)                                     \
   do {                                                                   \
