@@ -144,6 +144,7 @@ class App::Impl {
         main(), [this] { return sweepLeases(); }, asio::detached);
     asio::co_spawn(
         main(), [this] { return checkBlobStore(); }, asio::detached);
+    prepareLogging();
     threads_.reserve(contexts_.size());
     for (auto& c : contexts_) {
       threads_.emplace_back([ctx = c.get()] { ctx->run(); });

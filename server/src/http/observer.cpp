@@ -19,7 +19,9 @@ RequestObserver::RequestObserver(MetricsRegistry& registry)
                                         "Time from the request head to the last response byte.",
                                         {"route"}, latencyBuckets())),
       inFlight_(registry.gauge("atelier_http_requests_in_flight", "Requests being handled now.")),
-      connections_(registry.gauge("atelier_http_open_connections", "Open client connections.")) {}
+      connections_(registry.gauge("atelier_http_open_connections", "Open client connections.")) {
+  prepareLogging();  // before the I/O threads that finish requests log through it
+}
 
 void RequestObserver::finished(const AccessRecord& r) {
   inFlight_.dec();

@@ -7,6 +7,7 @@
 
 #include "store/postgres/pg_connection.hpp"
 #include "store/sqlite/sqlite_connection.hpp"
+#include "util/log.hpp"
 
 namespace atelier::store {
 
@@ -46,6 +47,7 @@ Result<std::unique_ptr<SqlitePool>> SqlitePool::open(const std::string& path, in
       }
       p->checkpointCv_.notify_one();
     });
+    prepareLogging();
     pool->checkpointThread_ = std::thread([p = pool.get()] { p->checkpointLoop(); });
   }
   pool->writer_ = std::move(writer).value();

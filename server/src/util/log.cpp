@@ -57,6 +57,10 @@ void setupLogging(std::string_view level, LogFormat format) {
   }
 }
 
+void prepareLogging() noexcept {
+  (void)spdlog::default_logger_raw();
+}
+
 spdlog::logger& accessLogger() {
   if (!gAccess) return *spdlog::default_logger_raw();
   return *gAccess;

@@ -16,6 +16,11 @@ enum class LogFormat { text, json };
 
 // level: trace|debug|info|warn|error|critical|off. Call once at start-up.
 void setupLogging(std::string_view level, LogFormat format);
+// Creates spdlog's registry and default logger now, on the calling thread, if nothing has
+// yet. Call it before starting threads that log: libspdlog.so creates them on first use
+// behind a guard ThreadSanitizer cannot see (the library is not instrumented), so a first
+// use on one thread and the next on another would be reported as a race.
+void prepareLogging() noexcept;
 // Flushes and stops the async logger (call before exit).
 void shutdownLogging();
 LogFormat logFormat() noexcept;

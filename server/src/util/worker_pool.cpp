@@ -2,11 +2,14 @@
 
 #include <pthread.h>
 
+#include "util/log.hpp"
+
 namespace atelier {
 
 WorkerPool::WorkerPool(std::string name, std::size_t threads, std::size_t maxQueued)
     : name_(std::move(name)), maxQueued_(maxQueued) {
   if (threads == 0) threads = 1;
+  prepareLogging();
   threads_.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { loop(); });

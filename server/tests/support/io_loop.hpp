@@ -16,11 +16,14 @@
 #include <thread>
 #include <vector>
 
+#include "util/log.hpp"
+
 namespace atelier::test {
 
 class IoLoop {
  public:
   explicit IoLoop(int threads = 2) {
+    prepareLogging();  // the code under test logs from these threads
     for (int i = 0; i < threads; ++i)
       threads_.emplace_back([this] { ioc_.run(); });
   }

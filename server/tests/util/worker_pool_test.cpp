@@ -1,6 +1,7 @@
 #include "util/worker_pool.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -79,6 +80,34 @@ TEST(WorkerPool, ManyConcurrentJobsAllComplete) {
   ioc.run();
   t2.join();
   EXPECT_EQ(sum.load(), 500 * 499 / 2);
+}
+
+// Each test runs in a process of its own, so spdlog's default logger does not exist yet. The
+// first worker creates it by logging, the second then logs, and nothing orders the two but
+// relaxed flags (no happens-before). Without the pool creating the logger before its threads,
+// ThreadSanitizer reports the second use as racing with the creation (libspdlog.so's
+// first-use guard is invisible to it).
+TEST(WorkerPool, WorkersWhoseFirstLogLinesComeUnorderedDoNotRaceOnTheLogger) {
+  std::atomic<bool> secondStarted{false};
+  std::atomic<bool> firstLogged{false};
+  std::atomic<bool> secondLogged{false};
+  {
+    WorkerPool pool("log", 2, 4);
+    ASSERT_TRUE(pool.trySubmit([&] {
+      while (!secondStarted.load(std::memory_order_relaxed))
+        std::this_thread::yield();
+      spdlog::debug("first worker");
+      firstLogged.store(true, std::memory_order_relaxed);
+    }));
+    ASSERT_TRUE(pool.trySubmit([&] {
+      secondStarted.store(true, std::memory_order_relaxed);
+      while (!firstLogged.load(std::memory_order_relaxed))
+        std::this_thread::yield();
+      spdlog::debug("second worker");
+      secondLogged.store(true, std::memory_order_relaxed);
+    }));
+  }
+  EXPECT_TRUE(secondLogged.load());
 }
 
 }  // namespace
