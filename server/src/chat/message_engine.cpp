@@ -44,7 +44,7 @@ constexpr std::size_t kTitleChars = 60;
 constexpr std::size_t kMaxHistoryImages = 8;
 // Messages of the branch read for the history, newest first (the context budget ends it
 // sooner in practice).
-constexpr std::int64_t kMaxHistoryMessages = 500;
+constexpr std::size_t kMaxHistoryMessages = BranchCache::kMaxBranchMessages;
 
 // The first line of `text`, at most `maxChars` code points, trimmed.
 std::string titleFrom(std::string_view text, std::size_t maxChars) {
@@ -111,7 +111,11 @@ MessageEngine::MessageEngine(EngineSettings settings, store::Store& store, Worke
                                             "Model provider failures, by kind.", {"kind"})),
       timeToFirstToken_(metrics.histogram("atelier_time_to_first_token_seconds",
                                           "From the provider call to the first reply text.",
-                                          latencyBuckets())) {}
+                                          latencyBuckets())),
+      branchesKept_(metrics.counter("atelier_history_branches_kept_total",
+                                    "Message histories continued from the branch kept in memory.")),
+      branchesRead_(metrics.counter("atelier_history_branches_read_total",
+                                    "Message histories read from the database.")) {}
 
 Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& request,
                                                        const std::string& generationId,
@@ -185,11 +189,10 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   // The history: the branch that leads to the new message, newest messages first while they
   // fit the context budget.
   const std::optional<std::string>& historyLeaf = p.userMessage.parentMessageId;
-  std::vector<store::Message> branch;
   if (historyLeaf) {
-    auto loaded = store_.branchMessages(chatId, *historyLeaf, kMaxHistoryMessages);
+    auto loaded = loadBranch(chatId, *historyLeaf);
     if (!loaded) return std::move(loaded).error();
-    branch = std::move(loaded).value();
+    p.history = std::move(loaded).value();
   }
   p.gen.systemInstruction = settings_.systemPrompt;
   p.promptEstimate = estimateTokens(p.gen.systemInstruction) + estimateTokens(text) +
@@ -202,7 +205,10 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   std::vector<llm::Turn> history;
   std::vector<TurnImage> historyImagesAt;  // `turn` counted from the newest for now
   bool moreImages = true;
-  for (auto it = branch.rbegin(); it != branch.rend(); ++it) {
+  std::size_t walked = 0;
+  for (const BranchNode* node = p.history.get(); node != nullptr && walked < kMaxHistoryMessages;
+       node = node->parent.get(), ++walked) {
+    const store::Message* it = &node->message;
     if (it->role == "system" || it->content.empty()) continue;
     const auto cost = estimateTokens(it->content);
     if (p.promptEstimate + cost > settings_.maxContextTokens) break;
@@ -220,9 +226,8 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
       }
       moreImages = moreImages && historyImagesAt.size() < kMaxHistoryImages;
     }
-    history.push_back({it->role == "user" ? llm::Turn::Role::user : llm::Turn::Role::model,
-                       std::move(it->content),
-                       {}});
+    history.push_back(
+        {it->role == "user" ? llm::Turn::Role::user : llm::Turn::Role::model, it->content, {}});
   }
   const std::size_t turns = history.size();
   for (auto& image : historyImagesAt) {
@@ -271,6 +276,32 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
                    : store_.beginReply(p.userMessage, p.title, generationId, cp, leaseUntil);
   if (!begun) return std::move(begun).error();
   return p;
+}
+
+Result<Branch> MessageEngine::loadBranch(const std::string& chatId, const std::string& leafId) {
+  Branch kept = branches_.find(chatId);
+  if (kept && kept->message.messageId == leafId) {
+    branchesKept_.inc();
+    return kept;
+  }
+  if (kept && kept->parent && kept->message.parentMessageId == leafId) {
+    branchesKept_.inc();  // the last question answered again (regenerate) or edited
+    return kept->parent;
+  }
+  if (kept) {
+    // Most often the leaf is the reply to the message kept: one row instead of the branch.
+    auto leaf = store_.messagesByIds(chatId, {leafId});
+    if (!leaf) return std::move(leaf).error();
+    if (leaf->empty()) return Branch{};
+    if (leaf->front().parentMessageId == kept->message.messageId) {
+      branchesKept_.inc();
+      return extendBranch(std::move(kept), std::move(leaf->front()));
+    }
+  }
+  branchesRead_.inc();
+  auto loaded = store_.branchMessages(chatId, leafId, kMaxHistoryMessages);
+  if (!loaded) return std::move(loaded).error();
+  return branchOf(std::move(loaded).value());
 }
 
 Result<MessageEngine::Anchor> MessageEngine::resolveAnchor(const SendRequest& request,
@@ -409,6 +440,8 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
     return std::move(*out);
   });
   if (!prepared) co_return std::move(prepared).error();
+  // Committed: the next message of the chat continues this branch (forgotten if abandoned).
+  branches_.remember(chatId, extendBranch(prepared->history, prepared->userMessage));
   const store::Chat& chat = prepared->chat;
   const std::int64_t promptEstimate = prepared->promptEstimate;
   const store::Reservation& reservation = prepared->reservation;
@@ -416,6 +449,7 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
   const store::Message& userMessage = prepared->userMessage;
   // The provider refused: nothing billed, the reservation returned, the chat as it was.
   auto abandon = [&]() -> asio::awaitable<void> {
+    branches_.forget(chatId);  // before the new message is deleted, for no moment of doubt
     const store::AbandonedReply a{userId,
                                   chatId,
                                   generationId,

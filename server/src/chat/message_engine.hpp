@@ -10,6 +10,7 @@
 #include <string>
 
 #include "chat/bodies.hpp"  // kMaxAttachments, invalidAttachment
+#include "chat/branch_cache.hpp"
 #include "chat/generation.hpp"
 #include "chat/generation_relay.hpp"
 #include "http/middleware.hpp"
@@ -65,6 +66,9 @@ inline constexpr std::int64_t kMaxInlineImageBytes = std::int64_t{15} << 20;
 // The estimate of one image in the prompt (the contract's 258 tokens).
 inline constexpr std::int64_t kImageTokens = 258;
 
+// The memory the engine keeps chats' latest branches in (BranchCache).
+inline constexpr std::size_t kBranchCacheBytes = std::size_t{32} << 20;
+
 class MessageEngine {
  public:
   // `provider` may be null: sending then answers 503 provider_not_configured.
@@ -115,6 +119,7 @@ class MessageEngine {
     bool regenerating = false;
     std::string assistantMessageId;
     std::string title;  // what the chat was titled ("" when it had a title)
+    Branch history;     // the branch the user message continues (null: a first message)
   };
   // Where a send puts its message, or which user message a regenerate answers.
   struct Anchor {
@@ -122,6 +127,8 @@ class MessageEngine {
     std::optional<store::Message> userMessage;  // regenerate: the message to answer again
   };
   Result<void> senderAllowed(const std::string& userId);
+  // The chat's branch that ends at `leafId`, from what branches_ kept when it can be.
+  Result<Branch> loadBranch(const std::string& chatId, const std::string& leafId);
   Result<Anchor> resolveAnchor(const SendRequest& request, const store::Chat& chat);
   // The new message's attachments as uploads of this user (Errc::invalid_attachment else).
   Result<std::vector<store::Upload>> resolveAttachments(const SendRequest& request);
@@ -161,6 +168,9 @@ class MessageEngine {
   Counter& tokensBilled_;
   Family<Counter>& providerErrors_;
   Histogram& timeToFirstToken_;
+  Counter& branchesKept_;  // histories taken from branches_, not walked in the database
+  Counter& branchesRead_;
+  BranchCache branches_{kBranchCacheBytes};
 };
 
 }  // namespace atelier::chat

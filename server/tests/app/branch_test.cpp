@@ -57,6 +57,13 @@ class BranchTest : public GeminiAppFixture {
       out.emplace_back(c.at("parts").as_array().at(0).at("text").as_string());
     return out;
   }
+  // A counter of /metrics (-1 when it is not there).
+  std::int64_t counter(const std::string& name) {
+    const std::string m = get("/metrics").raw.body;
+    const auto at = m.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(m.substr(at + name.size() + 2));
+  }
   json::array siblingsOf(const Session& s, const std::string& chat, std::size_t index) {
     const auto page = get("/api/chat/" + chat, s.access);
     return page.json.at("messages").as_array().at(index).at("siblings").as_array();
@@ -163,6 +170,66 @@ TEST_P(BranchTest, PagingFollowsTheBranch) {
     return std::string();
   }();
   EXPECT_EQ(get("/api/chat/" + chat + "?before=" + q2, s.access).status, 400);
+}
+
+// The engine keeps each chat's latest branch in memory and continues it rather than reading
+// the branch again (chat/branch_cache.hpp). Whatever the chat goes through — a refused reply,
+// a switch to another branch and back, a regenerate, an edit — the model is sent the branch
+// the database holds, and only the first message of a chat's turn elsewhere reads it.
+TEST_P(BranchTest, TheBranchKeptInMemoryIsAlwaysTheOneTheDatabaseHolds) {
+  const auto s = newUser();
+  const auto chat = chatOf(s);
+  const auto kept0 = counter("atelier_history_branches_kept_total");
+  const auto read0 = counter("atelier_history_branches_read_total");
+  ASSERT_GE(kept0, 0);
+  ASSERT_GE(read0, 0);
+  auto kept = [&] { return counter("atelier_history_branches_kept_total") - kept0; };
+  auto read = [&] { return counter("atelier_history_branches_read_total") - read0; };
+  auto [u1, a1] = exchange(s, chat, "one", "A");
+  auto [u2, a2] = exchange(s, chat, "two", "B");
+  auto [u3, a3] = exchange(s, chat, "three", "C");
+  EXPECT_EQ(lastPrompt(), (std::vector<std::string>{"one", "A", "two", "B", "three"}));
+  EXPECT_EQ(kept(), 2) << "two and three continued the branch kept";
+  EXPECT_EQ(read(), 0) << "a first message has no history to read";
+
+  // A reply the provider refuses: its question is gone from the database and from memory.
+  gemini_.script({.httpError = 500});
+  EXPECT_EQ(post("/api/chat/" + chat + "/message", {{"message", "lost"}}, s.access).status, 502);
+  auto [u4, a4] = exchange(s, chat, "four", "D");
+  EXPECT_EQ(lastPrompt(), (std::vector<std::string>{"one", "A", "two", "B", "three", "C", "four"}));
+
+  // An edit of "two" goes under A (a branch of its own: read once), and the rest is not sent.
+  const auto readBefore = read();
+  auto [u2b, a2b] = exchange(s, chat, "two, edited", "B2", {{"parent_message_id", a1}});
+  EXPECT_EQ(lastPrompt(), (std::vector<std::string>{"one", "A", "two, edited"}));
+  EXPECT_EQ(read(), readBefore + 1);
+  auto [u8, a8] = exchange(s, chat, "eight", "H");
+  EXPECT_EQ(lastPrompt(), (std::vector<std::string>{"one", "A", "two, edited", "B2", "eight"}));
+  // Back to the first branch: read once more, then continued.
+  ASSERT_EQ(patch("/api/chat/" + chat, {{"current_message_id", a4}}, s.access).status, 200);
+  auto [u5, a5] = exchange(s, chat, "five", "E");
+  EXPECT_EQ(lastPrompt(),
+            (std::vector<std::string>{"one", "A", "two", "B", "three", "C", "four", "D", "five"}));
+  EXPECT_EQ(read(), readBefore + 2);
+
+  // A regenerate answers the same question again; the next message follows the new reply.
+  gemini_.script({.chunks = {"E2"}});
+  auto events = regenerate(s, chat);
+  ASSERT_EQ(events.back().event, "done");
+  const std::string a5b(events.back().json().at("message").at("message_id").as_string());
+  EXPECT_EQ(lastPrompt(),
+            (std::vector<std::string>{"one", "A", "two", "B", "three", "C", "four", "D", "five"}));
+  auto [u6, a6] = exchange(s, chat, "six", "F");
+  EXPECT_EQ(lastPrompt(), (std::vector<std::string>{"one", "A", "two", "B", "three", "C", "four",
+                                                    "D", "five", "E2", "six"}));
+  EXPECT_EQ(shown(s, chat), (std::vector<std::string>{"one", "A", "two", "B", "three", "C", "four",
+                                                      "D", "five", "E2", "six", "F"}));
+  EXPECT_EQ(read(), readBefore + 2) << "the regenerate and six continued the branch kept";
+  // An edit of the last question goes under the same reply: no read either.
+  auto [u6b, a6b] = exchange(s, chat, "six, edited", "F2", {{"parent_message_id", a5b}});
+  EXPECT_EQ(lastPrompt(), (std::vector<std::string>{"one", "A", "two", "B", "three", "C", "four",
+                                                    "D", "five", "E2", "six, edited"}));
+  EXPECT_EQ(read(), readBefore + 2);
 }
 
 TEST_P(BranchTest, ANullParentStartsANewFirstMessage) {

@@ -78,6 +78,32 @@ TEST_P(TwoInstancesTest, OneGenerationPerChatAcrossInstances) {
   EXPECT_EQ(next.rest().back().event, "done");
 }
 
+// Each instance keeps the branch its last message of a chat was sent on (BranchCache); when
+// the messages alternate between instances, each finds the other's messages in the database
+// and the model is sent the whole branch every time.
+TEST_P(TwoInstancesTest, TheModelSeesTheWholeBranchWhenInstancesTakeTurns) {
+  const auto s = newUser("turns2");
+  const std::string chat(
+      post("/api/chat", json::object{}, s.access).json.at("chat_id").as_string());
+  std::vector<std::string> expected;
+  for (int i = 0; i < 4; ++i) {
+    const std::string question = "question " + std::to_string(i);
+    const std::string reply = "reply " + std::to_string(i);
+    gemini_.script({.chunks = {reply}});
+    test::SseClient c(portOf(i), "/api/chat/" + chat + "/message",
+                      json::serialize(json::object{{"message", question}}), s.access);
+    ASSERT_EQ(c.status(), 200) << i;
+    ASSERT_EQ(c.rest().back().event, "done") << i;
+    expected.push_back(question);
+    std::vector<std::string> sent;
+    const auto requests = gemini_.requests();
+    for (const auto& turn : requests.back().body.at("contents").as_array())
+      sent.emplace_back(turn.at("parts").as_array().at(0).at("text").as_string());
+    EXPECT_EQ(sent, expected) << "message " << i << " through instance " << i % 2;
+    expected.push_back(reply);
+  }
+}
+
 // A /stop that the load balancer sends to the other instance ends the generation where it
 // runs: on PostgreSQL at once through LISTEN/NOTIFY, on any database at the next renewal of
 // the lease (the mark on it), here within 4 s.

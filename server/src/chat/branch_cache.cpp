@@ -1,0 +1,73 @@
+#include "chat/branch_cache.hpp"
+
+namespace atelier::chat {
+
+namespace {
+
+std::size_t messageBytes(const store::Message& m) {
+  return sizeof(BranchNode) + m.messageId.capacity() + m.chatId.capacity() +
+         (m.parentMessageId ? m.parentMessageId->capacity() : 0) + m.role.capacity() +
+         m.content.capacity() + m.metadataJson.capacity();
+}
+
+}  // namespace
+
+Branch extendBranch(Branch parent, store::Message m) {
+  auto node = std::make_shared<BranchNode>();
+  node->bytes = messageBytes(m) + (parent ? parent->bytes : 0);
+  node->length = 1 + (parent ? parent->length : 0);
+  node->message = std::move(m);
+  node->parent = std::move(parent);
+  return node;
+}
+
+Branch branchOf(std::vector<store::Message> oldestFirst) {
+  Branch b;
+  for (auto& m : oldestFirst)
+    b = extendBranch(std::move(b), std::move(m));
+  return b;
+}
+
+Branch BranchCache::find(std::string_view chatId) {
+  const std::lock_guard lock(mu_);
+  auto it = entries_.find(std::string(chatId));
+  if (it == entries_.end()) return nullptr;
+  recent_.splice(recent_.begin(), recent_, it->second.recent);
+  return it->second.branch;
+}
+
+void BranchCache::remember(const std::string& chatId, Branch branch) {
+  const bool keep =
+      branch && branch->length <= kMaxBranchMessages && branch->bytes <= maxBytes_ / 8;
+  const std::lock_guard lock(mu_);
+  if (auto it = entries_.find(chatId); it != entries_.end()) eraseLocked(it);
+  if (!keep) return;
+  bytes_ += branch->bytes;
+  recent_.push_front(chatId);
+  entries_.emplace(chatId, Entry{std::move(branch), recent_.begin()});
+  while (bytes_ > maxBytes_ && !recent_.empty())
+    eraseLocked(entries_.find(recent_.back()));
+}
+
+void BranchCache::forget(std::string_view chatId) {
+  const std::lock_guard lock(mu_);
+  if (auto it = entries_.find(std::string(chatId)); it != entries_.end()) eraseLocked(it);
+}
+
+void BranchCache::eraseLocked(std::unordered_map<std::string, Entry>::iterator it) {
+  bytes_ -= it->second.branch->bytes;
+  recent_.erase(it->second.recent);
+  entries_.erase(it);
+}
+
+std::size_t BranchCache::bytes() const {
+  const std::lock_guard lock(mu_);
+  return bytes_;
+}
+
+std::size_t BranchCache::size() const {
+  const std::lock_guard lock(mu_);
+  return entries_.size();
+}
+
+}  // namespace atelier::chat
