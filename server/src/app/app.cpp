@@ -114,6 +114,12 @@ class App::Impl {
       ioExecutors.push_back(c->get_executor());
     net::HttpClientOptions httpOptions;
     httpOptions.serialExecutors = true;  // one thread per io_context (above)
+    // The providers' streams over our own HTTP/1.1, unless a proxy is set in the environment:
+    // curl honours those variables, our path does not.
+    httpOptions.ownHttp1 = !net::proxyConfigured();
+    if (!httpOptions.ownHttp1) {
+      spdlog::info("a proxy is set in the environment: outbound requests go through libcurl");
+    }
     http_ = std::make_unique<net::HttpClient>(ioExecutors, httpOptions);
     if (auto opened = openBlobStore(); !opened) return opened;
     if (auto opened = openRateWindows(); !opened) return opened;

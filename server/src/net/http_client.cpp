@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,6 +18,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "net/http1_stream.hpp"
 #include "util/text.hpp"
 
 namespace atelier::net {
@@ -46,7 +48,7 @@ struct Event {
 using Channel = asio::experimental::concurrent_channel<void(error_code, Event)>;
 
 struct Transfer : std::enable_shared_from_this<Transfer> {
-  Transfer(asio::any_io_executor strand, std::size_t capacity, HttpRequest r)
+  Transfer(const asio::any_io_executor& strand, std::size_t capacity, HttpRequest r)
       : request(std::move(r)), channel(strand, capacity), idleTimer(strand) {}
   ~Transfer() {
     if (easy) curl_easy_cleanup(easy);
@@ -128,11 +130,13 @@ Error transferError(CURLcode code, const Transfer& t) {
 
 class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
  public:
-  ClientImpl(const asio::any_io_executor& ex, HttpClientOptions options)
+  ClientImpl(const asio::any_io_executor& ex, HttpClientOptions options,
+             const std::shared_ptr<asio::ssl::context>& tls)
       : ex_(ex),
         strand_(options.serialExecutors ? ex : asio::any_io_executor(asio::make_strand(ex))),
-        options_(options),
+        options_(std::move(options)),
         timer_(strand_) {
+    if (tls) pool_ = std::make_shared<Http1Pool>(ex, tls);
     std::call_once(gCurlInit, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &ClientImpl::onSocket);
@@ -158,6 +162,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   // Removes every transfer and closes every connection. Runs on the strand (or when
   // nothing else can touch the client any more). Idempotent.
   void closeNow() {
+    if (pool_) pool_->closeNow();
     if (multi_ == nullptr) return;
     std::vector<std::shared_ptr<Transfer>> all;
     for (auto& [easy, t] : transfers_)
@@ -178,9 +183,13 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   std::size_t capacity() const { return std::max<std::size_t>(2, options_.bufferedChunks); }
 
   void add(std::shared_ptr<Transfer> t) {
-    asio::post(strand_, [self = shared_from_this(), t = std::move(t)]() mutable {
-      self->addOnStrand(std::move(t));
-    });
+    // Started from this client's own thread (a coroutine, never inside curl): no turn of the
+    // loop in between. Anywhere else: through the strand.
+    if (options_.serialExecutors && !inCurl_ && runsHere()) {
+      addOnStrand(t);
+      return;
+    }
+    asio::post(strand_, [self = shared_from_this(), t = std::move(t)] { self->addOnStrand(t); });
   }
 
   // Consumer made room: unpause, and deliver what waited for room.
@@ -202,7 +211,10 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     });
   }
 
+  Http1Pool* pool() const { return pool_.get(); }
+
   void shutdown() {
+    if (pool_) pool_->shutdown();
     asio::post(strand_, [self = shared_from_this()] {
       if (self->multi_ == nullptr) return;
       std::vector<std::shared_ptr<Transfer>> all;
@@ -225,7 +237,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     bool writing = false;
   };
 
-  void addOnStrand(std::shared_ptr<Transfer> t) {
+  void addOnStrand(const std::shared_ptr<Transfer>& t) {
     if (t->cancelled || multi_ == nullptr) {
       fail(*t, Error::make(Errc::upstream_error, std::string(kCancelledMessage)));
       return;
@@ -236,6 +248,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     curl_easy_setopt(easy, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+    if (!options_.caFile.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.caFile.c_str());
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connectTimeout.count()));
@@ -253,7 +266,10 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
       curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
     }
     for (const auto& [k, v] : r.headers) {
-      t->headerList = curl_slist_append(t->headerList, (k + ": " + v).c_str());
+      std::string line = k;
+      line += ": ";
+      line += v;
+      t->headerList = curl_slist_append(t->headerList, line.c_str());
     }
     t->headerList = curl_slist_append(t->headerList, "Expect:");  // no 100-continue round trip
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headerList);
@@ -271,8 +287,18 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
     t->client = weak_from_this();
     transfers_.emplace(easy, t);
     if (r.idleTimeout.count() > 0) armIdle(t, r.idleTimeout);
-    if (curl_multi_add_handle(multi_, easy) != CURLM_OK) {
+    inCurl_ = true;
+    const CURLMcode added = curl_multi_add_handle(multi_, easy);
+    inCurl_ = false;
+    if (added != CURLM_OK) {
       fail(*t, Error::make(Errc::upstream_error, "request failed: cannot start the transfer"));
+      return;
+    }
+    if (std::exchange(actNow_, false)) {
+      // curl asked to act at once (onTimer with 0): the request goes out now, not a turn later.
+      int running = 0;
+      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      checkDone();
     }
   }
 
@@ -288,9 +314,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
       const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::steady_clock::now() - t->lastActivity);
       if (silent >= idle) {
-        self->fail(*t, Error::make(Errc::upstream_timeout,
-                                   "no data from the server for " +
-                                       std::to_string(idle.count() / 1000.0).substr(0, 4) + " s"));
+        self->fail(*t, idleTimeoutError(idle));
       } else {
         self->armIdle(t, idle - silent);
       }
@@ -484,8 +508,12 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
       curl_multi_socket_action(s->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
       s->checkDone();
     };
+    if (timeoutMs == 0 && self->inCurl_) {
+      self->actNow_ = true;  // a transfer being added: addOnStrand acts when curl returns
+      return 0;
+    }
     if (timeoutMs == 0) {
-      // "Act now" (a transfer just added): the next turn of the loop, not a timer's.
+      // "Act now": the next turn of the loop, not a timer's.
       asio::post(self->strand_, [fire] { fire(error_code{}); });
       return 0;
     }
@@ -504,6 +532,9 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   std::unordered_map<CURL*, std::shared_ptr<Transfer>> transfers_;
   std::unordered_map<curl_socket_t, SocketState> sockets_;
   std::uint64_t generation_ = 0;
+  std::shared_ptr<Http1Pool> pool_;  // with HttpClientOptions::ownHttp1
+  bool inCurl_ = false;              // inside curl_multi_add_handle (on the strand)
+  bool actNow_ = false;              // curl asked for an immediate timeout while inCurl_
 };
 
 }  // namespace detail
@@ -515,10 +546,14 @@ HttpStream::~HttpStream() {
 }
 
 bool HttpStream::cancelled() const noexcept {
-  return t_->cancelled.load();
+  return h_ ? h_->cancelled() : t_->cancelled.load();
 }
 
 void HttpStream::cancel() {
+  if (h_) {
+    h_->cancel();
+    return;
+  }
   if (t_->cancelled.exchange(true)) return;
   t_->channel.cancel();
   if (auto client = t_->client.lock()) client->cancel(t_);
@@ -529,13 +564,12 @@ void HttpStream::resumeIfStalled() {
   if (auto client = t_->client.lock()) client->resume(t_);
 }
 
-namespace {
-Error cancelledError() {
-  return Error::make(Errc::upstream_error, std::string(kCancelledMessage));
-}
-}  // namespace
+using detail::cancelledError;
 
 asio::awaitable<Result<HttpResponseHead>> HttpStream::head() {
+  if (h_) {
+    co_return co_await h_->head();
+  }
   if (head_) co_return *head_;
   if (t_->cancelled) co_return cancelledError();
   auto [ec, ev] = co_await t_->channel.async_receive(asio::as_tuple(asio::use_awaitable));
@@ -550,6 +584,9 @@ asio::awaitable<Result<HttpResponseHead>> HttpStream::head() {
 }
 
 asio::awaitable<Result<std::string>> HttpStream::read() {
+  if (h_) {
+    co_return co_await h_->read();
+  }
   if (!head_) {
     auto h = co_await head();
     if (!h) co_return std::move(h).error();
@@ -576,13 +613,25 @@ asio::awaitable<Result<std::string>> HttpStream::read() {
 
 // ---- HttpClient ------------------------------------------------------------------------------
 
-HttpClient::HttpClient(asio::any_io_executor ex, HttpClientOptions options)
+bool proxyConfigured() {
+  for (const char* name :
+       {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}) {
+    const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read at start-up
+    if (v != nullptr && *v != '\0') return true;
+  }
+  return false;
+}
+
+HttpClient::HttpClient(asio::any_io_executor ex, const HttpClientOptions& options)
     : HttpClient(std::vector<asio::any_io_executor>{std::move(ex)}, options) {}
 
 HttpClient::HttpClient(const std::vector<asio::any_io_executor>& executors,
-                       HttpClientOptions options) {
+                       const HttpClientOptions& options) {
+  // One TLS context for every thread's connections, its CAs loaded here, before any I/O.
+  std::shared_ptr<asio::ssl::context> tls;
+  if (options.ownHttp1 && options.serialExecutors) tls = detail::makeTlsContext(options.caFile);
   for (const auto& ex : executors)
-    impls_.push_back(std::make_shared<detail::ClientImpl>(ex, options));
+    impls_.push_back(std::make_shared<detail::ClientImpl>(ex, options, tls));
 }
 
 HttpClient::~HttpClient() {
@@ -612,6 +661,13 @@ std::unique_ptr<HttpStream> HttpClient::start(HttpRequest request) {
   const auto here =
       std::find_if(impls_.begin(), impls_.end(), [](const auto& i) { return i->runsHere(); });
   const auto& impl = here != impls_.end() ? *here : impls_.front();
+  // Our own HTTP/1.1 runs in the consumer's coroutine: on the pool's thread, which is where
+  // the caller is, or the only one there is.
+  if (auto* pool = impl->pool(); pool != nullptr && (here != impls_.end() || impls_.size() == 1)) {
+    if (auto h = pool->start(request)) {
+      return std::unique_ptr<HttpStream>(new HttpStream(std::move(h)));
+    }
+  }
   auto t = std::make_shared<detail::Transfer>(impl->strand(), impl->capacity(), std::move(request));
   t->client = impl;
   impl->add(t);

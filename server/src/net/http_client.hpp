@@ -1,5 +1,6 @@
 // The outbound HTTP client: libcurl's multi interface driven by Asio (sockets and timers
-// are Asio's; curl never blocks a thread). Used for the model providers, S3 and anything
+// are Asio's; curl never blocks a thread), and for plain streamed requests an HTTP/1.1 path
+// of our own (HttpClientOptions::ownHttp1). Used for the model providers, S3 and anything
 // else the server calls.
 //
 // Thread-safety: HttpClient may be used from coroutines on any executor of its io_context.
@@ -60,6 +61,12 @@ struct HttpClientOptions {
   // Each executor's io_context is run by one thread only: the transfers and curl need no
   // strand of their own (a strand costs a lock and a hand-over on every socket event).
   bool serialExecutors = false;
+  // With serialExecutors: streamed requests that need nothing of curl's (see Http1Pool::start)
+  // go over an HTTP/1.1 client of our own, read by the consumer's coroutine straight from the
+  // socket, with keep-alive connections per thread (net/http1_stream.hpp).
+  bool ownHttp1 = false;
+  // The CAs that TLS peers are checked against; empty: the system's. (Tests.)
+  std::string caFile;
 };
 
 // The message of the error a cancelled stream reports (Errc::upstream_error).
@@ -68,6 +75,7 @@ inline constexpr std::string_view kCancelledMessage = "cancelled";
 namespace detail {
 struct Transfer;
 class ClientImpl;
+class Http1Transfer;
 }  // namespace detail
 
 // One request in flight with a streaming body. Destroying it cancels the transfer.
@@ -94,20 +102,26 @@ class HttpStream {
  private:
   friend class HttpClient;
   explicit HttpStream(std::shared_ptr<detail::Transfer> t) : t_(std::move(t)) {}
+  explicit HttpStream(std::shared_ptr<detail::Http1Transfer> h) : h_(std::move(h)) {}
   void resumeIfStalled();
-  std::shared_ptr<detail::Transfer> t_;
+  std::shared_ptr<detail::Transfer> t_;       // through curl, or
+  std::shared_ptr<detail::Http1Transfer> h_;  // over our own HTTP/1.1
   std::optional<HttpResponseHead> head_;
   bool ended_ = false;
 };
 
+// Whether the environment names a proxy that libcurl would use (http_proxy, HTTPS_PROXY,
+// ALL_PROXY, in either case).
+bool proxyConfigured();
+
 class HttpClient {
  public:
-  HttpClient(boost::asio::any_io_executor ex, HttpClientOptions options = {});
+  explicit HttpClient(boost::asio::any_io_executor ex, const HttpClientOptions& options = {});
   // One curl multi handle (and connection cache) per executor; a request is run by the one
   // whose io_context runs the calling thread (else the first), so a stream's chunks stay on
   // the thread that relays them.
-  HttpClient(const std::vector<boost::asio::any_io_executor>& executors,
-             HttpClientOptions options = {});
+  explicit HttpClient(const std::vector<boost::asio::any_io_executor>& executors,
+                      const HttpClientOptions& options = {});
   ~HttpClient();  // cancels every transfer
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;

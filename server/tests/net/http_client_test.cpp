@@ -12,6 +12,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "support/io_loop.hpp"
@@ -27,11 +29,25 @@ using test::ScriptedConnection;
 using test::ScriptedRequest;
 using test::ScriptedServer;
 
-class HttpClientTest : public ::testing::Test {
+// Every test runs twice: through libcurl (an io_context of two threads, strands), and over
+// the HTTP/1.1 client of our own (one thread, HttpClientOptions::ownHttp1).
+enum class Path { curl, own };
+void PrintTo(Path p, std::ostream* os) {  // NOLINT(readability-identifier-naming): gtest
+  *os << (p == Path::own ? "own" : "curl");
+}
+
+class HttpClientTest : public ::testing::TestWithParam<Path> {
  protected:
-  HttpClientTest() : client_(std::make_unique<HttpClient>(loop_.executor(), options())) {}
+  HttpClientTest()
+      : loop_(GetParam() == Path::own ? 1 : 2),
+        client_(std::make_unique<HttpClient>(loop_.executor(), options())) {}
   ~HttpClientTest() override { client_.reset(); }
-  virtual HttpClientOptions options() { return {}; }
+  static HttpClientOptions options(bool trustTestCa = true) {
+    HttpClientOptions o;
+    o.serialExecutors = o.ownHttp1 = GetParam() == Path::own;
+    if (trustTestCa) o.caFile = test::TlsFiles::caFile();
+    return o;
+  }
 
   template <class T>
   T run(std::function<asio::awaitable<T>()> body) {
@@ -46,7 +62,7 @@ class HttpClientTest : public ::testing::Test {
   std::unique_ptr<HttpClient> client_;
 };
 
-TEST_F(HttpClientTest, FetchesAWholeBodyAndSendsHeadersAndBody) {
+TEST_P(HttpClientTest, FetchesAWholeBodyAndSendsHeadersAndBody) {
   ScriptedRequest seen;
   ScriptedServer server([&](ScriptedConnection& c, const ScriptedRequest& r) {
     seen = r;
@@ -69,7 +85,7 @@ TEST_F(HttpClientTest, FetchesAWholeBodyAndSendsHeadersAndBody) {
   EXPECT_EQ(seen.headers.count("expect"), 0u);
 }
 
-TEST_F(HttpClientTest, ErrorStatusIsAResponseWithItsBody) {
+TEST_P(HttpClientTest, ErrorStatusIsAResponseWithItsBody) {
   ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) {
     c.respond(500, R"({"error":{"code":500,"message":"boom","status":"INTERNAL"}})",
               "application/json");
@@ -82,7 +98,7 @@ TEST_F(HttpClientTest, ErrorStatusIsAResponseWithItsBody) {
   EXPECT_NE(r->body.find("boom"), std::string::npos);
 }
 
-TEST_F(HttpClientTest, StreamedChunksArriveBeforeTheResponseEnds) {
+TEST_P(HttpClientTest, StreamedChunksArriveBeforeTheResponseEnds) {
   std::promise<void> firstSeen;
   auto firstSeenFuture = firstSeen.get_future();
   ScriptedServer server([&](ScriptedConnection& c, const ScriptedRequest&) {
@@ -113,7 +129,7 @@ TEST_F(HttpClientTest, StreamedChunksArriveBeforeTheResponseEnds) {
   EXPECT_EQ(got[1], "data: two\n\n");
 }
 
-TEST_F(HttpClientTest, ConnectionRefusedFailsQuickly) {
+TEST_P(HttpClientTest, ConnectionRefusedFailsQuickly) {
   const int port = test::freePort();  // nobody listens there
   HttpRequest req;
   req.url = "http://127.0.0.1:" + std::to_string(port) + "/";
@@ -125,7 +141,7 @@ TEST_F(HttpClientTest, ConnectionRefusedFailsQuickly) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
-TEST_F(HttpClientTest, UnresolvableHostIsReported) {
+TEST_P(HttpClientTest, UnresolvableHostIsReported) {
   HttpRequest req;
   req.url = "http://no-such-host.invalid/";
   auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
@@ -133,7 +149,7 @@ TEST_F(HttpClientTest, UnresolvableHostIsReported) {
   EXPECT_EQ(r.error().message, "could not resolve host");
 }
 
-TEST_F(HttpClientTest, IdleTimeoutWhenTheServerGoesSilent) {
+TEST_P(HttpClientTest, IdleTimeoutWhenTheServerGoesSilent) {
   ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) {
     c.startChunked(200);
     c.chunk("data: hello\n\n");
@@ -156,7 +172,7 @@ TEST_F(HttpClientTest, IdleTimeoutWhenTheServerGoesSilent) {
   EXPECT_EQ(r.error().code, Errc::upstream_timeout);
 }
 
-TEST_F(HttpClientTest, NoAnswerAtAllTimesOut) {
+TEST_P(HttpClientTest, NoAnswerAtAllTimesOut) {
   ScriptedServer server(
       [](ScriptedConnection& c, const ScriptedRequest&) { c.peerClosedWithin(10s); });
   HttpRequest req;
@@ -167,7 +183,7 @@ TEST_F(HttpClientTest, NoAnswerAtAllTimesOut) {
   EXPECT_EQ(r.error().code, Errc::upstream_timeout);
 }
 
-TEST_F(HttpClientTest, ConnectionClosedMidBodyIsAnError) {
+TEST_P(HttpClientTest, ConnectionClosedMidBodyIsAnError) {
   ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) {
     c.send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial");
     ::shutdown(c.fd(), SHUT_RDWR);
@@ -179,7 +195,7 @@ TEST_F(HttpClientTest, ConnectionClosedMidBodyIsAnError) {
   EXPECT_EQ(r.error().code, Errc::upstream_error);
 }
 
-TEST_F(HttpClientTest, CancelEndsAPendingReadAndClosesTheConnection) {
+TEST_P(HttpClientTest, CancelEndsAPendingReadAndClosesTheConnection) {
   std::promise<bool> closed;
   ScriptedServer server([&](ScriptedConnection& c, const ScriptedRequest&) {
     c.startChunked(200);
@@ -209,7 +225,7 @@ TEST_F(HttpClientTest, CancelEndsAPendingReadAndClosesTheConnection) {
   EXPECT_TRUE(f.get());
 }
 
-TEST_F(HttpClientTest, SlowConsumerGetsEveryByteIntact) {
+TEST_P(HttpClientTest, SlowConsumerGetsEveryByteIntact) {
   // 4 MiB in 64 KiB chunks, read slowly: the transfer pauses instead of buffering it all.
   std::string body;
   for (int i = 0; body.size() < (4u << 20); ++i)
@@ -241,7 +257,7 @@ TEST_F(HttpClientTest, SlowConsumerGetsEveryByteIntact) {
   EXPECT_TRUE(got == body);
 }
 
-TEST_F(HttpClientTest, FetchEnforcesTheBodyLimit) {
+TEST_P(HttpClientTest, FetchEnforcesTheBodyLimit) {
   ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) {
     c.respond(200, std::string(100000, 'x'));
   });
@@ -253,7 +269,7 @@ TEST_F(HttpClientTest, FetchEnforcesTheBodyLimit) {
   EXPECT_NE(r.error().message.find("exceeds 1000 bytes"), std::string::npos);
 }
 
-TEST_F(HttpClientTest, HundredConcurrentStreamsAllComplete) {
+TEST_P(HttpClientTest, HundredConcurrentStreamsAllComplete) {
   ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest& r) {
     c.startChunked(200);
     for (int i = 0; i < 5; ++i) {
@@ -284,7 +300,7 @@ TEST_F(HttpClientTest, HundredConcurrentStreamsAllComplete) {
   EXPECT_EQ(good.load(), 100);
 }
 
-TEST_F(HttpClientTest, DestroyingAStreamMidTransferIsSafe) {
+TEST_P(HttpClientTest, DestroyingAStreamMidTransferIsSafe) {
   ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) {
     c.startChunked(200);
     for (int i = 0; i < 50 && c.chunk("x"); ++i)
@@ -302,6 +318,141 @@ TEST_F(HttpClientTest, DestroyingAStreamMidTransferIsSafe) {
   auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
   EXPECT_TRUE(r.ok());
 }
+
+TEST_P(HttpClientTest, KeepsTheConnectionForTheNextRequest) {
+  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest& r) {
+    c.startChunked(200);
+    c.chunk(r.target);
+    c.endChunked();
+  });
+  for (const std::string path : {"/one", "/two", "/three"}) {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = url(server, path);
+    req.body = "{}";
+    auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->body, path);
+  }
+  EXPECT_EQ(server.requests(), 3);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST_P(HttpClientTest, ARequestOnAKeptConnectionTheServerDropsIsSentAgain) {
+  // The server answers the first request of each connection and drops the connection at the
+  // second, unanswered, as a server closing an idle connection just as a request comes.
+  std::mutex mu;
+  std::set<int> answered;
+  ScriptedServer server([&](ScriptedConnection& c, const ScriptedRequest& r) {
+    {
+      const std::lock_guard lock(mu);
+      if (!answered.insert(c.fd()).second) {
+        ::shutdown(c.fd(), SHUT_RDWR);
+        return;
+      }
+    }
+    c.respond(200, r.target);
+  });
+  for (const std::string path : {"/first", "/second", "/third"}) {
+    HttpRequest req;
+    req.url = url(server, path);
+    auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+    ASSERT_TRUE(r.ok()) << path << ": " << r.error().message;
+    EXPECT_EQ(r->body, path);
+  }
+  EXPECT_EQ(server.connections(), 3);
+}
+
+TEST_P(HttpClientTest, AKeptConnectionTheServerClosedIsNotUsed) {
+  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest& r) {
+    c.respond(200, r.target);
+    std::this_thread::sleep_for(50ms);
+    ::shutdown(c.fd(), SHUT_RDWR);  // closed while the client keeps it
+  });
+  for (const std::string path : {"/a", "/b"}) {
+    HttpRequest req;
+    req.url = url(server, path);
+    auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->body, path);
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(server.requests(), 2);
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST_P(HttpClientTest, DestroyingAStreamMidBodyClosesItsConnection) {
+  std::promise<bool> closed;
+  ScriptedServer server([&](ScriptedConnection& c, const ScriptedRequest& r) {
+    if (r.target == "/after") {
+      c.respond(200, "fine");
+      return;
+    }
+    c.startChunked(200);
+    c.chunk("data: first\n\n");
+    closed.set_value(c.peerClosedWithin(10s));
+  });
+  HttpRequest req;
+  req.url = url(server, "/");
+  auto first = run<Result<std::string>>([&]() -> asio::awaitable<Result<std::string>> {
+    auto s = client_->start(req);
+    co_return co_await s->read();  // then `s` goes, the body unread
+  });
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, "data: first\n\n");
+  auto f = closed.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(f.get());
+  req.url = url(server, "/after");
+  auto after = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_EQ(after->body, "fine");
+}
+
+TEST_P(HttpClientTest, TlsWithATrustedCertificate) {
+  ScriptedServer server(
+      [](ScriptedConnection& c, const ScriptedRequest& r) {
+        c.startChunked(200);
+        c.chunk("secure " + r.method + " " + r.target + " " + r.body);
+        c.endChunked();
+      },
+      test::TlsFiles::localhost());
+  for (int i = 0; i < 2; ++i) {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = "https://localhost:" + std::to_string(server.port()) + "/v1/x?alt=sse";
+    req.body = R"({"n":1})";
+    auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->head.status, 200);
+    EXPECT_EQ(r->body, R"(secure POST /v1/x?alt=sse {"n":1})");
+  }
+  EXPECT_EQ(server.connections(), 1);  // the TLS connection kept, too
+}
+
+TEST_P(HttpClientTest, TlsRefusesAnUntrustedOrMisnamedCertificate) {
+  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest&) { c.respond(200, "x"); },
+                        test::TlsFiles::localhost());
+  // The system's CAs do not know the test CA.
+  auto untrusting = std::make_unique<HttpClient>(loop_.executor(), options(false));
+  HttpRequest req;
+  req.url = "https://localhost:" + std::to_string(server.port()) + "/";
+  auto r = run<Result<HttpResponse>>([&]() { return untrusting->fetch(req); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "TLS handshake failed");
+  untrusting.reset();
+  // Trusted, but for another name (the certificate is for localhost only).
+  req.url = "https://127.0.0.1:" + std::to_string(server.port()) + "/";
+  r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "TLS handshake failed");
+  EXPECT_EQ(server.requests(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, HttpClientTest, ::testing::Values(Path::curl, Path::own),
+                         [](const ::testing::TestParamInfo<Path>& p) {
+                           return p.param == Path::own ? "Own" : "Curl";
+                         });
 
 }  // namespace
 }  // namespace atelier::net
