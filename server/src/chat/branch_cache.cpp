@@ -16,6 +16,7 @@ Branch extendBranch(Branch parent, store::Message m) {
   auto node = std::make_shared<BranchNode>();
   node->bytes = messageBytes(m) + (parent ? parent->bytes : 0);
   node->length = 1 + (parent ? parent->length : 0);
+  node->whole = parent ? parent->whole : !m.parentMessageId.has_value();
   node->message = std::move(m);
   node->parent = std::move(parent);
   return node;
@@ -28,6 +29,19 @@ Branch branchOf(std::vector<store::Message> oldestFirst) {
   return b;
 }
 
+Branch newestOf(const Branch& b, std::size_t n) {
+  if (!b || b->length <= n) return b;
+  std::vector<const BranchNode*> newestFirst;
+  newestFirst.reserve(n);
+  for (const BranchNode* node = b.get(); node != nullptr && newestFirst.size() < n;
+       node = node->parent.get())
+    newestFirst.push_back(node);
+  Branch out;
+  for (auto it = newestFirst.rbegin(); it != newestFirst.rend(); ++it)
+    out = extendBranch(std::move(out), (*it)->message);
+  return out;
+}
+
 Branch BranchCache::find(std::string_view chatId) {
   const std::lock_guard lock(mu_);
   auto it = entries_.find(std::string(chatId));
@@ -37,11 +51,35 @@ Branch BranchCache::find(std::string_view chatId) {
 }
 
 void BranchCache::remember(const std::string& chatId, Branch branch) {
-  const bool keep =
-      branch && branch->length <= kMaxBranchMessages && branch->bytes <= maxBytes_ / 8;
+  keep(chatId, std::move(branch), nullptr);
+}
+
+void BranchCache::extend(const std::string& chatId, store::Message m) {
+  Branch kept;
+  {
+    const std::lock_guard lock(mu_);
+    auto it = entries_.find(chatId);
+    if (it == entries_.end() || !m.parentMessageId ||
+        it->second.branch->message.messageId != *m.parentMessageId) {
+      return;
+    }
+    kept = it->second.branch;
+  }
+  const BranchNode* expected = kept.get();
+  keep(chatId, extendBranch(std::move(kept), std::move(m)), expected);
+}
+
+void BranchCache::keep(const std::string& chatId, Branch branch, const BranchNode* expected) {
+  // Copying a long branch's newest messages happens here, outside the lock.
+  if (branch && branch->length > kMaxKeptMessages) branch = newestOf(branch, kTrimmedMessages);
+  const bool fits = branch && branch->bytes <= maxBytes_ / 8;
   const std::lock_guard lock(mu_);
-  if (auto it = entries_.find(chatId); it != entries_.end()) eraseLocked(it);
-  if (!keep) return;
+  auto it = entries_.find(chatId);
+  if (expected != nullptr && (it == entries_.end() || it->second.branch.get() != expected)) {
+    return;  // the chat's entry changed meanwhile: that one is newer
+  }
+  if (it != entries_.end()) eraseLocked(it);
+  if (!fits) return;
   bytes_ += branch->bytes;
   recent_.push_front(chatId);
   entries_.emplace(chatId, Entry{std::move(branch), recent_.begin()});

@@ -8,8 +8,10 @@
 // reads the database. The engine asks for a branch only inside the transaction that holds the
 // chat's generation claim, so no message of the chat is being written meanwhile.
 //
-// One entry per chat (its latest branch), at most kMaxBranchMessages messages each, evicted
-// least recently used beyond a byte budget. Thread-safe.
+// One entry per chat (its latest branch), evicted least recently used beyond a byte budget.
+// A long branch is kept as its newest messages: at least kMaxBranchMessages (what a prompt
+// reads), cut back to kTrimmedMessages when it passes kMaxKeptMessages, so that a long chat
+// costs one copy every few hundred messages. Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -30,21 +32,28 @@ namespace atelier::chat {
 struct BranchNode {
   store::Message message;
   std::shared_ptr<const BranchNode> parent;
-  std::size_t length = 1;  // messages from the root to here
-  std::size_t bytes = 0;   // memory of the messages from the root to here (about)
+  std::size_t length = 1;  // messages from the oldest one held to here
+  std::size_t bytes = 0;   // memory of the messages from the oldest one held to here (about)
+  // The oldest message held is the chat's first: the branch is whole, not its newest part.
+  bool whole = true;
 };
 // The newest message of a branch (null: no messages).
 using Branch = std::shared_ptr<const BranchNode>;
 
 // `parent` continued by `m` (m's parent is parent's message).
 Branch extendBranch(Branch parent, store::Message m);
-// A branch from its messages, oldest first.
+// A branch from its messages, oldest first (not whole when the oldest has a parent).
 Branch branchOf(std::vector<store::Message> oldestFirst);
+// The newest `n` messages of `b` (copied when `b` holds more).
+Branch newestOf(const Branch& b, std::size_t n);
 
 class BranchCache {
  public:
-  // Longer branches are not kept (the history reads at most this many messages anyway).
+  // A kept branch holds at least this many of its newest messages (or all of them): the
+  // most a prompt's history reads.
   static constexpr std::size_t kMaxBranchMessages = 500;
+  static constexpr std::size_t kMaxKeptMessages = 2 * kMaxBranchMessages;
+  static constexpr std::size_t kTrimmedMessages = kMaxBranchMessages + 100;
 
   explicit BranchCache(std::size_t maxBytes) : maxBytes_(maxBytes) {}
   BranchCache(const BranchCache&) = delete;
@@ -52,9 +61,13 @@ class BranchCache {
 
   // The branch kept for the chat (null when none).
   Branch find(std::string_view chatId);
-  // Keeps `branch` as the chat's (replacing what was kept for it). A branch longer than
-  // kMaxBranchMessages or bigger than an eighth of the budget is not kept.
+  // Keeps `branch` as the chat's (replacing what was kept for it); one longer than
+  // kMaxKeptMessages as its newest kTrimmedMessages. A branch bigger than an eighth of the
+  // budget is not kept (and the chat's is dropped).
   void remember(const std::string& chatId, Branch branch);
+  // Continues the chat's branch by `m` if the branch kept ends with m's parent (a reply just
+  // saved); anything else is left as it is.
+  void extend(const std::string& chatId, store::Message m);
   void forget(std::string_view chatId);
 
   std::size_t bytes() const;
@@ -66,6 +79,8 @@ class BranchCache {
     std::list<std::string>::iterator recent;
   };
   void eraseLocked(std::unordered_map<std::string, Entry>::iterator it);
+  // remember(), only while the chat's entry is still `expected` (null: whatever it is).
+  void keep(const std::string& chatId, Branch branch, const BranchNode* expected);
 
   const std::size_t maxBytes_;
   mutable std::mutex mu_;

@@ -279,14 +279,19 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
 }
 
 Result<Branch> MessageEngine::loadBranch(const std::string& chatId, const std::string& leafId) {
+  // A kept branch serves a prompt when it holds all its messages or as many as one reads.
+  const auto enough = [](const Branch& b) {
+    return b && (b->whole || b->length >= kMaxHistoryMessages);
+  };
   Branch kept = branches_.find(chatId);
-  if (kept && kept->message.messageId == leafId) {
+  if (!enough(kept)) kept = nullptr;
+  // The leaf on the branch kept — its end (most often the reply this instance saved last), the
+  // question a regenerate answers again, the message an edit goes under: the branch up to it.
+  for (const Branch* node = &kept; *node; node = &(*node)->parent) {
+    if ((*node)->message.messageId != leafId) continue;
+    if (!enough(*node)) break;
     branchesKept_.inc();
-    return kept;
-  }
-  if (kept && kept->parent && kept->message.parentMessageId == leafId) {
-    branchesKept_.inc();  // the last question answered again (regenerate) or edited
-    return kept->parent;
+    return *node;
   }
   if (kept) {
     // Most often the leaf is the reply to the message kept: one row instead of the branch.
@@ -625,6 +630,8 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g,
     if (finished.error().code == Errc::not_found)  // the lease: recovered by someone else
       finished = Error::make(Errc::unavailable, std::string(finished.error().message));
   }
+  // Saved: the chat's next message continues from the reply without reading it back.
+  if (finished && reply) branches_.extend(chatId, *reply);
   tokensBilled_.inc(static_cast<std::uint64_t>(std::max<std::int64_t>(0, billed)));
   const json::value message = reply ? json::value(messageJson(*reply)) : json::value(nullptr);
   if (!finished) {

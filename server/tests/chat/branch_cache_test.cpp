@@ -75,13 +75,8 @@ TEST(BranchCache, TheLeastRecentlyUsedChatsGoWhenTheBudgetIsFull) {
   EXPECT_LE(cache.bytes(), each * 8 + each / 2);
 }
 
-TEST(BranchCache, BranchesTooLongOrTooBigAreNotKept) {
+TEST(BranchCache, BranchesTooBigAreNotKept) {
   BranchCache cache(80'000);
-  std::vector<store::Message> long_;
-  for (std::size_t i = 0; i <= BranchCache::kMaxBranchMessages; ++i)
-    long_.push_back(message("m" + std::to_string(i), "x"));
-  cache.remember("long", branchOf(std::move(long_)));
-  EXPECT_FALSE(cache.find("long"));
   cache.remember("big", branchOf({message("m", std::string(20'000, 'x'))}));  // > budget / 8
   EXPECT_FALSE(cache.find("big"));
   // Replacing a kept branch by one that is not kept leaves nothing stale behind.
@@ -91,6 +86,49 @@ TEST(BranchCache, BranchesTooLongOrTooBigAreNotKept) {
   EXPECT_EQ(cache.bytes(), 0u);
   cache.remember("none", nullptr);
   EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST(BranchCache, ALongBranchIsKeptAsItsNewestMessages) {
+  BranchCache cache(std::size_t{64} << 20);
+  std::vector<store::Message> all;
+  all.push_back(message("m0", "x"));
+  for (std::size_t i = 1; i < BranchCache::kMaxKeptMessages; ++i)
+    all.push_back(message("m" + std::to_string(i), "x", "m" + std::to_string(i - 1)));
+  Branch b = branchOf(all);
+  ASSERT_TRUE(b->whole);
+  cache.remember("chat", b);
+  EXPECT_EQ(cache.find("chat"), b);  // up to kMaxKeptMessages: kept as it is, shared
+  // One more: cut back to the newest kTrimmedMessages, copied once.
+  const std::string next = "m" + std::to_string(BranchCache::kMaxKeptMessages);
+  cache.extend("chat", message(next, "x", b->message.messageId));
+  const Branch kept = cache.find("chat");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->length, BranchCache::kTrimmedMessages);
+  EXPECT_FALSE(kept->whole);
+  EXPECT_EQ(kept->message.messageId, next);
+  const auto ids = idsOf(kept);
+  EXPECT_EQ(ids.front(), "m" + std::to_string(BranchCache::kMaxKeptMessages + 1 -
+                                              BranchCache::kTrimmedMessages));
+  EXPECT_EQ(cache.bytes(), kept->bytes);
+  // A branch read from its newest messages only (its oldest has a parent) is not whole.
+  EXPECT_FALSE(branchOf({message("m5", "x", "m4"), message("m6", "x", "m5")})->whole);
+  EXPECT_EQ(newestOf(kept, 3)->length, 3u);
+  EXPECT_EQ(idsOf(newestOf(kept, 3)).back(), next);
+}
+
+TEST(BranchCache, AReplyExtendsOnlyTheBranchItAnswers) {
+  BranchCache cache(1 << 20);
+  cache.extend("chat", message("r0", "reply", "q0"));  // nothing kept: nothing to extend
+  EXPECT_FALSE(cache.find("chat"));
+  const Branch q = branchOf({message("q1", "question")});
+  cache.remember("chat", q);
+  cache.extend("chat", message("r9", "a reply elsewhere", "q9"));
+  EXPECT_EQ(cache.find("chat"), q);
+  cache.extend("chat", message("r1", "the reply", "q1"));
+  const Branch r = cache.find("chat");
+  EXPECT_EQ(idsOf(r), (std::vector<std::string>{"q1", "r1"}));
+  EXPECT_EQ(r->parent, q);
+  EXPECT_EQ(cache.bytes(), r->bytes);
 }
 
 TEST(BranchCache, ConcurrentUseKeepsTheAccountsRight) {
@@ -104,6 +142,9 @@ TEST(BranchCache, ConcurrentUseKeepsTheAccountsRight) {
         Branch b = cache.find(chat);
         cache.remember(chat, extendBranch(b && b->length < 20 ? b : nullptr,
                                           message("m" + std::to_string(i), "text")));
+        if (b && i % 3 == 0) {
+          cache.extend(chat, message("r" + std::to_string(i), "reply", b->message.messageId));
+        }
         if (i % 7 == 0) cache.forget(chat);
       }
     });
