@@ -319,6 +319,26 @@ TEST_P(HttpClientTest, DestroyingAStreamMidTransferIsSafe) {
   EXPECT_TRUE(r.ok());
 }
 
+TEST_P(HttpClientTest, AGarbledOrEndlessResponseHeadIsAnError) {
+  ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest& r) {
+    if (r.target == "/garbled") {
+      c.send("HTTP/1.1 two hundred OK\r\n\r\n");
+    } else {  // a head that never ends: 1 MiB of headers
+      c.send("HTTP/1.1 200 OK\r\n");
+      for (int i = 0; i < 1024 && c.send("X-Filler: " + std::string(1000, 'x') + "\r\n"); ++i) {
+      }
+    }
+    ::shutdown(c.fd(), SHUT_RDWR);
+  });
+  for (const std::string path : {"/garbled", "/endless"}) {
+    HttpRequest req;
+    req.url = url(server, path);
+    auto r = run<Result<HttpResponse>>([&]() { return client_->fetch(req); });
+    ASSERT_FALSE(r.ok()) << path;
+    EXPECT_EQ(r.error().code, Errc::upstream_error) << path;
+  }
+}
+
 TEST_P(HttpClientTest, KeepsTheConnectionForTheNextRequest) {
   ScriptedServer server([](ScriptedConnection& c, const ScriptedRequest& r) {
     c.startChunked(200);
