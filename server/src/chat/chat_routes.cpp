@@ -1,7 +1,9 @@
 #include "chat/chat_routes.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
@@ -74,6 +76,8 @@ Response streamResponse(std::shared_ptr<Generation> generation, std::chrono::mil
   r.headers = {{"Content-Type", "text/event-stream"},
                {"Cache-Control", "no-cache"},
                {"X-Accel-Buffering", "no"}};
+  // Frames waiting already (a new reply's `start`): the head goes out with them.
+  r.headWithFirstWrite = generation->frameCount() > from;
   r.stream = [g = std::move(generation), keepAlive,
               from](http::ResponseWriter& w) -> asio::awaitable<void> {
     // One timer and one buffer for the whole stream: nothing is allocated per chunk.
@@ -81,6 +85,11 @@ Response streamResponse(std::shared_ptr<Generation> generation, std::chrono::mil
     const auto timer = std::make_shared<asio::steady_timer>(executor);
     std::string batch;
     std::size_t seen = from;
+    if (from == 0) {
+      // One turn of the loop first: a new reply's producer, started just before, appends the
+      // first text it has in hand, and the head, `start` and that text leave in one write.
+      co_await asio::post(executor, asio::use_awaitable);
+    }
     for (;;) {
       batch.clear();
       const auto got = co_await g->waitBeyond(seen, batch, timer, keepAlive);

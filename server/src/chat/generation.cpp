@@ -41,6 +41,11 @@ void Generation::close(std::string frame) {
   wakeAll();
 }
 
+std::size_t Generation::frameCount() const {
+  const std::lock_guard lock(mu_);
+  return frames_.size();
+}
+
 asio::awaitable<Generation::Progress> Generation::waitBeyond(
     std::size_t seen, std::string& out, const std::shared_ptr<asio::steady_timer>& timer,
     std::chrono::milliseconds timeout) {

@@ -36,6 +36,7 @@ class Generation {
   void append(std::string frame);
   // Adds the closing frame; nothing follows.
   void close(std::string frame);
+  std::size_t frameCount() const;
 
   struct Progress {
     std::size_t frames = 0;  // frames appended to `out`
@@ -58,7 +59,7 @@ class Generation {
 
   std::string id_, chatId_, userId_, assistantMessageId_;
   std::atomic<StopReason> stop_{StopReason::none};
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::vector<std::string> frames_;
   bool closed_ = false;
   std::function<void()> cancel_;

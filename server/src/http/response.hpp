@@ -27,6 +27,9 @@ struct Response {
   std::string body;
   // When set, the head goes out with Transfer-Encoding: chunked and this writes the body.
   StreamBody stream;
+  // The stream writes its first bytes at once (they are ready when the handler returns): the
+  // head waits for them and goes out in the same write. Otherwise it is sent first, alone.
+  bool headWithFirstWrite = false;
 
   void setHeader(std::string name, std::string value);
   std::optional<std::string_view> header(std::string_view name) const {

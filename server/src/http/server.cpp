@@ -63,8 +63,11 @@ std::string forwardedClient(std::string_view xff) {
 // set to the deadline of the write in progress and re-armed only when it fires.
 class ChunkWriter final : public ResponseWriter {
  public:
-  ChunkWriter(beast::tcp_stream& stream, std::chrono::milliseconds timeout)
-      : stream_(stream), watch_(std::make_shared<Watchdog>(stream, timeout)) {}
+  // `head`, when not empty, goes out with the first chunk (or the end of the body).
+  ChunkWriter(beast::tcp_stream& stream, std::chrono::milliseconds timeout, std::string head = {})
+      : stream_(stream),
+        watch_(std::make_shared<Watchdog>(stream, timeout)),
+        head_(std::move(head)) {}
   ~ChunkWriter() override {
     watch_->stream = nullptr;
     watch_->timer.cancel();
@@ -77,17 +80,19 @@ class ChunkWriter final : public ResponseWriter {
     if (data.empty()) co_return true;  // an empty chunk would end the body
     char head[24];
     const int n = std::snprintf(head, sizeof head, "%zx\r\n", data.size());
-    const std::array<asio::const_buffer, 3> bufs{asio::buffer(head, static_cast<std::size_t>(n)),
-                                                 asio::buffer(data.data(), data.size()),
-                                                 asio::buffer("\r\n", 2)};
-    if (!co_await send(bufs)) co_return false;
+    const std::array<asio::const_buffer, 4> bufs{
+        asio::buffer(head_), asio::buffer(head, static_cast<std::size_t>(n)),
+        asio::buffer(data.data(), data.size()), asio::buffer("\r\n", 2)};
+    const bool sent = co_await send(bufs);
+    head_.clear();
+    if (!sent) co_return false;
     bytes_ += data.size();
     co_return true;
   }
 
   asio::awaitable<void> finish() {
     if (!ok_) co_return;
-    const std::array<asio::const_buffer, 1> last{asio::buffer("0\r\n\r\n", 5)};
+    const std::array<asio::const_buffer, 2> last{asio::buffer(head_), asio::buffer("0\r\n\r\n", 5)};
     (void)co_await send(last);
   }
 
@@ -136,6 +141,7 @@ class ChunkWriter final : public ResponseWriter {
 
   beast::tcp_stream& stream_;
   std::shared_ptr<Watchdog> watch_;
+  std::string head_;  // the response's head, until the first write takes it
   bool ok_ = true;
   std::uint64_t bytes_ = 0;
 };
@@ -513,7 +519,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   asio::awaitable<bool> writeResponse(beast::tcp_stream& stream, const Request& req, Response& res,
                                       bool keepAlive, std::uint64_t& bytes) {
     const bool streaming = static_cast<bool>(res.stream);
-    const std::string head = serializeHead(req, res, keepAlive, streaming);
+    std::string head = serializeHead(req, res, keepAlive, streaming);
     stream.expires_after(options_.writeTimeout);
     if (!streaming || req.method == "HEAD") {
       // HEAD: the head a GET would get (Content-Length included), without the body.
@@ -523,9 +529,12 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       auto [ec, n] = co_await asio::async_write(stream, bufs, kTuple);
       co_return !ec;
     }
-    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), kTuple);
-    if (ec) co_return false;
-    ChunkWriter writer(stream, options_.writeTimeout);
+    if (!res.headWithFirstWrite) {
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), kTuple);
+      if (ec) co_return false;
+    }
+    ChunkWriter writer(stream, options_.writeTimeout,
+                       res.headWithFirstWrite ? std::move(head) : std::string());
     co_await res.stream(writer);
     co_await writer.finish();
     bytes = writer.bytes();

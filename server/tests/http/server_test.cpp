@@ -1,7 +1,12 @@
 // The HTTP server core over real sockets: keep-alive, limits, timeouts, errors, shutdown.
 #include "http/server.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -80,6 +85,27 @@ class ServerTest : public ::testing::Test {
           ++floodWrites_;
         floodEnded_ = true;
       };
+      co_return r;
+    });
+    // A stream whose first write comes late, its head sent first or held for that write.
+    for (const bool held : {false, true}) {
+      router_.add("GET", held ? "/late-held" : "/late",
+                  [held](Request&) -> asio::awaitable<Result<Response>> {
+                    Response r;
+                    r.headers.emplace_back("Content-Type", "text/event-stream");
+                    r.headWithFirstWrite = held;
+                    r.stream = [](ResponseWriter& w) -> asio::awaitable<void> {
+                      asio::steady_timer pause(co_await asio::this_coro::executor, 300ms);
+                      co_await pause.async_wait(asio::use_awaitable);
+                      (void)co_await w.write("data: late\n\n");
+                    };
+                    co_return r;
+                  });
+    }
+    router_.add("GET", "/empty-held", [](Request&) -> asio::awaitable<Result<Response>> {
+      Response r;
+      r.headWithFirstWrite = true;
+      r.stream = [](ResponseWriter&) -> asio::awaitable<void> { co_return; };
       co_return r;
     });
     router_.add("PATCH", "/hello", [](Request&) -> asio::awaitable<Result<Response>> {
@@ -176,6 +202,45 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   ASSERT_TRUE(a && b);
   EXPECT_EQ(a->body, "1/a");
   EXPECT_EQ(b->body, "2/b");
+}
+
+// The first bytes the server sends on a fresh connection for GET `path`, as one read.
+std::string firstBytes(std::uint16_t port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string got;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string req = test::get(path);
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 5000) == 1) {
+        char buf[8192];
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n > 0) got.assign(buf, static_cast<std::size_t>(n));
+      }
+    }
+  }
+  ::close(fd);
+  return got;
+}
+
+TEST_F(ServerTest, AStreamsHeadGoesFirstOrWithItsFirstWriteWhenTheHandlerSaysSo) {
+  start();
+  const std::string first = firstBytes(port(), "/late");
+  EXPECT_EQ(first.rfind("HTTP/1.1 200", 0), 0u) << first;
+  EXPECT_EQ(first.find("data: late"), std::string::npos) << "the head went first, alone";
+  const std::string held = firstBytes(port(), "/late-held");
+  EXPECT_EQ(held.rfind("HTTP/1.1 200", 0), 0u) << held;
+  EXPECT_NE(held.find("Transfer-Encoding: chunked"), std::string::npos) << held;
+  EXPECT_NE(held.find("c\r\ndata: late\n\n\r\n"), std::string::npos) << "one write: " << held;
+  // Held, and the body writes nothing: the head and the end of the body.
+  auto empty = rawRequest(port(), test::get("/empty-held"));
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status, 200);
+  EXPECT_EQ(empty->body, "");
 }
 
 TEST_F(ServerTest, UnknownRouteIs404Json) {
