@@ -40,7 +40,9 @@ namespace {
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kHeaderLimit = std::size_t{64} * 1024;
 constexpr std::size_t kBufferLimit = kHeaderLimit + std::size_t{16} * 1024;
-constexpr std::size_t kReadSize = std::size_t{16} * 1024;  // curl's write size, as before
+// Body bytes are copied out this many at a time (what is beyond stays in the connection's
+// buffer for the next read, without a system call): small, since every open stream holds it.
+constexpr std::size_t kReadSize = std::size_t{4} * 1024;
 
 // The server closed (or reset) the connection: on a kept connection before any byte of the
 // response, the request is sent again on a new one (the server dropped it while idle).
@@ -426,6 +428,7 @@ asio::awaitable<Result<void>> Http1Transfer::connect() {
     if (ec) co_return failure("tls", ec);
   }
   s_->connecting = false;
+  armWatchdog();  // from the connect deadline back to the idle and total ones
   co_return Result<void>{};
 }
 
