@@ -1,6 +1,7 @@
 #include "net/http1_stream.hpp"
 
 #include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -83,33 +84,6 @@ struct Http1Transfer::Target {
 
 namespace {
 
-std::optional<Http1Transfer::Target> parseTarget(const std::string& url);
-
-}  // namespace
-
-struct Http1Transfer::State {
-  explicit State(const asio::any_io_executor& ex) : watchdog(ex) {}
-  Target target;
-  std::string requestHead;
-  std::unique_ptr<Http1Conn> conn;
-  std::optional<tcp::resolver> resolver;
-  std::optional<http::response_parser<http::buffer_body>> parser;
-  std::string scratch;  // body bytes land here, kReadSize at a time
-  asio::steady_timer watchdog;
-  std::optional<Error> expired;  // set by the watchdog
-  std::optional<Error> error;    // the transfer's end, repeated to later calls
-  SteadyClock::time_point started, connectBy, lastActivity;
-  bool connecting = false;
-  bool waiting = false;  // a read of the server's bytes is pending (idle time counts)
-  bool headDone = false;
-  bool ended = false;
-  bool enrolled = false;
-  HttpResponseHead head;
-  std::optional<std::string> first;  // read with the head, for the first read()
-};
-
-namespace {
-
 std::optional<Http1Transfer::Target> parseTarget(const std::string& url) {
   auto u = boost::urls::parse_absolute_uri(url);
   if (!u) return std::nullopt;
@@ -152,6 +126,26 @@ std::optional<Http1Transfer::Target> parseTarget(const std::string& url) {
 
 }  // namespace
 
+struct Http1Transfer::State {
+  explicit State(const asio::any_io_executor& ex) : watchdog(ex) {}
+  Target target;
+  std::string requestHead;
+  std::unique_ptr<Http1Conn> conn;
+  std::optional<tcp::resolver> resolver;
+  std::optional<http::response_parser<http::buffer_body>> parser;
+  std::string scratch;  // body bytes land here, kReadSize at a time
+  asio::steady_timer watchdog;
+  std::optional<Error> expired;  // set by the watchdog
+  std::optional<Error> error;    // the transfer's end, repeated to later calls
+  SteadyClock::time_point started, connectBy, lastActivity;
+  bool connecting = false;
+  bool waiting = false;  // a read of the server's bytes is pending (idle time counts)
+  bool headDone = false;
+  bool enrolled = false;
+  HttpResponseHead head;
+  std::optional<std::string> first;  // read with the head, for the first read()
+};
+
 Error cancelledError() {
   return Error::make(Errc::upstream_error, std::string(kCancelledMessage));
 }
@@ -169,6 +163,10 @@ std::shared_ptr<ssl::context> makeTlsContext(const std::string& caFile) {
     ctx->set_default_verify_paths(ec);
   } else {
     ctx->load_verify_file(caFile, ec);
+  }
+  if (ec) {
+    spdlog::warn("the trusted CAs could not be loaded ({}): TLS connections will fail",
+                 ec.message());
   }
   ctx->set_verify_mode(ssl::verify_peer, ec);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -349,7 +347,7 @@ void Http1Transfer::armWatchdog() {
   if (!next) return;
   s_->watchdog.expires_at(*next);
   s_->watchdog.async_wait([self = shared_from_this()](error_code ec) {
-    if (ec || self->s_->ended || self->s_->expired) return;
+    if (ec || self->finished_ || self->s_->expired) return;
     self->onWatchdog();
   });
 }
@@ -372,9 +370,7 @@ void Http1Transfer::onWatchdog() {
 }
 
 void Http1Transfer::finish(bool reusable) {
-  if (s_->ended) return;
-  s_->ended = true;
-  finished_ = true;
+  if (finished_.exchange(true)) return;
   s_->watchdog.cancel();
   auto pool = pool_.lock();
   Http1Conn* c = s_->conn.get();
@@ -398,9 +394,10 @@ asio::awaitable<Result<void>> Http1Transfer::connect() {
   s_->connectBy = SteadyClock::now() + request_.connectTimeout;
   armWatchdog();
   tcp::socket& socket = *s_->conn->plain;
+  error_code notAddress;
+  const auto address = asio::ip::make_address(target.host, notAddress);
   error_code ec;
-  const auto address = asio::ip::make_address(target.host, ec);
-  if (!ec) {
+  if (!notAddress) {
     const auto port = static_cast<unsigned short>(std::stoul(target.port));
     std::tie(ec) = co_await socket.async_connect(tcp::endpoint(address, port), kTuple);
     if (ec) co_return failure("connect", ec);
@@ -419,8 +416,6 @@ asio::awaitable<Result<void>> Http1Transfer::connect() {
     Http1Conn& c = *s_->conn;
     c.tls.emplace(std::move(*c.plain), pool->tls());
     c.plain.reset();
-    error_code notAddress;
-    (void)asio::ip::make_address(target.host, notAddress);
     if (notAddress) SSL_set_tlsext_host_name(c.tls->native_handle(), target.host.c_str());
     c.tls->set_verify_mode(ssl::verify_peer);
     c.tls->set_verify_callback(ssl::host_name_verification(target.host));
@@ -526,7 +521,7 @@ asio::awaitable<Result<std::string>> Http1Transfer::read() {
 asio::awaitable<Result<std::string>> Http1Transfer::readSome() {
   for (;;) {
     if (s_->error) co_return *s_->error;
-    if (s_->ended) co_return std::string();
+    if (finished_) co_return std::string();
     if (cancelled_) {
       s_->error = cancelledError();
       finish(false);

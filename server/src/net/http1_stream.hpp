@@ -126,7 +126,8 @@ class Http1Transfer : public std::enable_shared_from_this<Http1Transfer> {
   boost::asio::any_io_executor executor_;
   HttpRequest request_;
   std::atomic<bool> cancelled_{false};
-  std::atomic<bool> finished_{false};  // nothing left to close: cancel() need not post
+  // The transfer is over (set on the executor; read anywhere: cancel() then need not post).
+  std::atomic<bool> finished_{false};
 
   // Touched on the executor's thread only.
   struct State;

@@ -185,7 +185,7 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl> {
   void add(std::shared_ptr<Transfer> t) {
     // Started from this client's own thread (a coroutine, never inside curl): no turn of the
     // loop in between. Anywhere else: through the strand.
-    if (options_.serialExecutors && !inCurl_ && runsHere()) {
+    if (options_.serialExecutors && runsHere()) {
       addOnStrand(t);
       return;
     }

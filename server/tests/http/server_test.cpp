@@ -1,12 +1,7 @@
 // The HTTP server core over real sockets: keep-alive, limits, timeouts, errors, shutdown.
 #include "http/server.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -206,25 +201,8 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
 
 // The first bytes the server sends on a fresh connection for GET `path`, as one read.
 std::string firstBytes(std::uint16_t port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string got;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string req = test::get(path);
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 5000) == 1) {
-        char buf[8192];
-        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n > 0) got.assign(buf, static_cast<std::size_t>(n));
-      }
-    }
-  }
-  ::close(fd);
-  return got;
+  RawClient c(port);
+  return c.send(test::get(path)) ? c.readOnce() : std::string();
 }
 
 TEST_F(ServerTest, AStreamsHeadGoesFirstOrWithItsFirstWriteWhenTheHandlerSaysSo) {

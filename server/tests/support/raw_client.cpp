@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "support/tcp_listener.hpp"
 
@@ -55,6 +56,11 @@ bool RawClient::fill(std::chrono::steady_clock::time_point deadline) {
   if (n <= 0) return false;
   buf_.append(tmp, static_cast<std::size_t>(n));
   return true;
+}
+
+std::string RawClient::readOnce(std::chrono::milliseconds timeout) {
+  if (buf_.empty()) (void)fill(std::chrono::steady_clock::now() + timeout);
+  return std::exchange(buf_, std::string());
 }
 
 std::optional<RawResponse> RawClient::read(std::chrono::milliseconds timeout) {

@@ -28,6 +28,9 @@ class RawClient {
   std::optional<RawResponse> read(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Reads the answer to a HEAD request: status and headers, no body whatever they announce.
   std::optional<RawResponse> readHead(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // What one read returns once the server sends something (within `timeout`; "" if not):
+  // the bytes of one write of the server's, on loopback.
+  std::string readOnce(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // True when the server closed the connection within `timeout` (reads and discards data).
   bool closedWithin(std::chrono::milliseconds timeout);
   bool connected() const { return fd_ >= 0; }
