@@ -119,7 +119,8 @@ MessageEngine::MessageEngine(EngineSettings settings, store::Store& store, Worke
 
 Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& request,
                                                        const std::string& generationId,
-                                                       TimePoint now) {
+                                                       TimePoint now,
+                                                       const std::shared_ptr<EarlyCall>& early) {
   const std::string& userId = request.userId;
   const std::string& chatId = request.chatId;
   // the sender's account (the route checked the token only: auth::requireToken)
@@ -261,6 +262,11 @@ Result<MessageEngine::Prepared> MessageEngine::prepare(const SendRequest& reques
   if (!reservation) return std::move(reservation).error();
   p.reservation = *reservation;
   p.gen.maxOutputTokens = reservation->maxOutputTokens;
+  // Reserved, and the transaction holds the write lock (SQLite) or the user's rows
+  // (PostgreSQL), so nothing can take the tokens back: the provider is asked now, while the
+  // question is saved and the transaction commits. Should the commit fail, the call is
+  // cancelled and nothing was kept.
+  if (early && p.images.empty()) callEarly(early, std::move(p.gen));
   // The start of the reply: the user message saved (a regenerate answers the one saved
   // already), the chat titled, the lease's first checkpoint. From here a crash leaves an
   // incomplete reply billed for the prompt; a provider that refuses has it undone
@@ -425,18 +431,56 @@ asio::awaitable<Result<void>> MessageEngine::attachImages(Prepared& p) {
   co_return Result<void>{};
 }
 
+struct MessageEngine::EarlyCall {
+  explicit EarlyCall(const asio::any_io_executor& ex)
+      : executor(ex), ready(ex, asio::steady_timer::time_point::max()) {}
+  asio::any_io_executor executor;  // the request's: the call runs there
+  asio::steady_timer ready;        // cancelled when `result` is set
+  // Set on the database thread, read on the request's after the hop back.
+  bool started = false;
+  std::chrono::steady_clock::time_point calledAt;
+  bool abandoned = false;  // the transaction failed: the stream is cancelled as it comes
+  std::optional<Result<std::unique_ptr<llm::GenerationStream>>> result;
+};
+
+void MessageEngine::callEarly(const std::shared_ptr<EarlyCall>& early, llm::GenerationRequest gen) {
+  early->started = true;
+  early->calledAt = std::chrono::steady_clock::now();
+  auto call = [](llm::ModelProvider* provider, std::shared_ptr<EarlyCall> early,
+                 llm::GenerationRequest gen) -> asio::awaitable<void> {
+    auto stream = co_await provider->start(std::move(gen));
+    if (early->abandoned) {
+      if (stream && *stream) (*stream)->cancel();
+      co_return;
+    }
+    early->result = std::move(stream);
+    early->ready.cancel();
+  };
+  // Posted: the coroutine starts on the request's thread, never on this one.
+  asio::co_spawn(
+      early->executor,
+      [call, provider = provider_, early, g = std::move(gen)]() mutable {
+        return call(provider, early, std::move(g));
+      },
+      asio::detached);
+}
+
 asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
     SendRequest request, asio::any_io_executor executor) {
   const std::string userId = request.userId, chatId = request.chatId;
   const std::string generationId = newUuidV7();
   const auto now = clock_.now();
+  // (No co_await inside a conditional expression: g++ 12 miscompiles it.)
+  const auto self = co_await asio::this_coro::executor;
+  std::shared_ptr<EarlyCall> early;
+  if (provider_ != nullptr) early = std::make_shared<EarlyCall>(self);
   // One hop to a database thread and one transaction for all of it (each hop is a queue and
   // two context switches; each SQLite commit a WAL write).
   auto prepared = co_await dbPool_.run([&]() -> Result<Prepared> {
     const store::ActingAs as(userId);
     std::optional<Prepared> out;
     auto done = store_.atomically([&]() -> Result<void> {
-      auto p = prepare(request, generationId, now);
+      auto p = prepare(request, generationId, now, early);
       if (!p) return std::move(p).error();
       out = std::move(p).value();
       return {};
@@ -444,7 +488,13 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
     if (!done) return std::move(done).error();
     return std::move(*out);
   });
-  if (!prepared) co_return std::move(prepared).error();
+  if (!prepared) {
+    if (early && early->started) {
+      early->abandoned = true;  // the call made before the failed commit goes unanswered
+      if (early->result && *early->result) (**early->result)->cancel();
+    }
+    co_return std::move(prepared).error();
+  }
   // Committed: the next message of the chat continues this branch (forgotten if abandoned).
   branches_.remember(chatId, extendBranch(prepared->history, prepared->userMessage));
   const store::Chat& chat = prepared->chat;
@@ -471,14 +521,25 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
                     r.error().message);
     }
   };
-  if (!prepared->images.empty()) {
-    if (auto loaded = co_await attachImages(*prepared); !loaded) {
-      co_await abandon();
-      co_return std::move(loaded).error();
+  std::optional<Result<std::unique_ptr<llm::GenerationStream>>> called;
+  auto calledAt = std::chrono::steady_clock::now();
+  if (early && early->started) {
+    calledAt = early->calledAt;
+    while (!early->result) {
+      (void)co_await early->ready.async_wait(asio::as_tuple(asio::use_awaitable));
     }
+    called = std::move(early->result);
+  } else {
+    if (!prepared->images.empty()) {
+      if (auto loaded = co_await attachImages(*prepared); !loaded) {
+        co_await abandon();
+        co_return std::move(loaded).error();
+      }
+    }
+    llm::GenerationRequest gen = std::move(prepared->gen);
+    called = co_await provider_->start(std::move(gen));
   }
-  llm::GenerationRequest gen = std::move(prepared->gen);
-  auto stream = co_await provider_->start(std::move(gen));
+  auto& stream = *called;
   if (!stream) {
     providerErrors_
         .with({stream.error().code == Errc::upstream_timeout ? "timeout" : "before_stream"})
@@ -502,10 +563,8 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
   activeStreams_.inc();
   asio::co_spawn(
       executor,
-      [this, g, providerStream, r = reservation, promptEstimate,
-       parent = userMessage.messageId]() mutable {
-        return run(g, providerStream, r, promptEstimate, parent);
-      },
+      [this, g, providerStream, r = reservation, promptEstimate, parent = userMessage.messageId,
+       calledAt]() mutable { return run(g, providerStream, r, promptEstimate, parent, calledAt); },
       asio::detached);
   co_return g;
 }
@@ -513,9 +572,9 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
 asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g,
                                          std::shared_ptr<llm::GenerationStream> stream,
                                          store::Reservation reservation,
-                                         std::int64_t promptEstimate, std::string parentMessageId) {
-  const auto started = std::chrono::steady_clock::now();
-  auto checkpointed = started;
+                                         std::int64_t promptEstimate, std::string parentMessageId,
+                                         std::chrono::steady_clock::time_point calledAt) {
+  auto checkpointed = std::chrono::steady_clock::now();
   auto checkpoints = std::make_shared<CheckpointState>();
   const auto executor = co_await asio::this_coro::executor;
   const auto checkpointEvery = std::min<std::chrono::steady_clock::duration>(
@@ -536,7 +595,7 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g,
     if (!chunk->text.empty()) {
       if (text.empty()) {
         timeToFirstToken_.observe(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - calledAt).count());
       }
       text += chunk->text;
       g->append(textFrame(nextId(), chunk->text));

@@ -121,6 +121,11 @@ class MessageEngine {
     std::string title;  // what the chat was titled ("" when it had a title)
     Branch history;     // the branch the user message continues (null: a first message)
   };
+  // The provider call of a message without images, made from the database thread as soon as
+  // its tokens are reserved, so that it overlaps the rest of the transaction (saving the
+  // question, the commit). Its result comes on the request's thread.
+  struct EarlyCall;
+  void callEarly(const std::shared_ptr<EarlyCall>& early, llm::GenerationRequest gen);
   // Where a send puts its message, or which user message a regenerate answers.
   struct Anchor {
     std::optional<std::string> parentId;        // the new user message's parent
@@ -148,12 +153,15 @@ class MessageEngine {
   // Every check, the reservation and the start of the reply (the user message saved, the
   // lease's first checkpoint), in the contract's order, for one Store::atomically: any
   // refusal leaves nothing behind.
+  // With `early`, a message without images is sent to the provider once its tokens are
+  // reserved (Prepared::gen is then empty).
   Result<Prepared> prepare(const SendRequest& request, const std::string& generationId,
-                           TimePoint now);
+                           TimePoint now, const std::shared_ptr<EarlyCall>& early);
   boost::asio::awaitable<void> run(std::shared_ptr<Generation> g,
                                    std::shared_ptr<llm::GenerationStream> stream,
                                    store::Reservation reservation, std::int64_t promptEstimate,
-                                   std::string parentMessageId);
+                                   std::string parentMessageId,
+                                   std::chrono::steady_clock::time_point calledAt);
 
   EngineSettings settings_;
   store::Store& store_;

@@ -58,10 +58,11 @@ TEST_P(MessageFailureTest, AProviderThatNeverAnswersIs504AndKeepsNothing) {
   expectNothingKeptAndTheChatFree(s, chat, before);
 }
 
-// The message's checks, reservation and saves are one transaction, and the provider is
-// asked only once it has committed: a database that fails at the last step (saving the
-// question) keeps nothing — no message, title, reservation or claim — and asks no provider.
-TEST_P(MessageFailureTest, ADatabaseFailureAtTheLastStepKeepsNothingAndAsksNoProvider) {
+// The message's checks, reservation and saves are one transaction. The provider is asked as
+// soon as the tokens are reserved, while the question is saved and the transaction commits:
+// a database that fails at the last step (saving the question) keeps nothing — no message,
+// title, reservation or claim — and the provider's reply, already under way, is cut off.
+TEST_P(MessageFailureTest, ADatabaseFailureAtTheLastStepKeepsNothingAndCutsTheProviderCallOff) {
   if (db_->url().rfind("sqlite://", 0) != 0) GTEST_SKIP() << "the fault is an SQLite trigger";
   const auto s = newUser("late");
   const auto chat = chatOf(s);
@@ -71,16 +72,23 @@ TEST_P(MessageFailureTest, ADatabaseFailureAtTheLastStepKeepsNothingAndAsksNoPro
                              "CREATE TRIGGER test_fail_late BEFORE INSERT ON messages "
                              "WHEN new.content = 'fail late' BEGIN SELECT RAISE(ABORT, 'no'); END"),
             "");
-  model_->script({.chunks = {"never", " seen"}});
+  // A reply that would take two seconds.
+  model_->script(ModelScript::paced(80, "never ", 25ms));
   const auto asked = model_->modelRequests().size();
+  const auto cut = model_->repliesCutShort();
   auto c = send(s, chat, "fail late");
   EXPECT_GE(c->status(), 500);
   const auto body = c->errorBody();
   EXPECT_FALSE(json::parse(body).at("error").at("code").as_string().empty());
   EXPECT_EQ(body.find("RAISE"), std::string::npos);  // no SQL reaches the client
   EXPECT_EQ(body.find("messages"), std::string::npos);
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(model_->modelRequests().size(), asked);
+  // The provider was asked, and Atelier closed the connection once the reply's first bytes
+  // arrived (well before its end).
+  const auto deadline = std::chrono::steady_clock::now() + 1500ms;
+  while (model_->repliesCutShort() == cut && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(model_->modelRequests().size(), asked + 1);
+  EXPECT_EQ(model_->repliesCutShort(), cut + 1);
   expectNothingKeptAndTheChatFree(s, chat, before);
 }
 

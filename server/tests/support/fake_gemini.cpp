@@ -135,7 +135,7 @@ void FakeGemini::handle(ScriptedConnection& c, const ScriptedRequest& r) {
         "application/json");
     return;
   }
-  playScript(c, s, GeminiWire{}, decode(rec));
+  if (playScript(c, s, GeminiWire{}, decode(rec))) ++cutShort_;
 }
 
 }  // namespace atelier::test

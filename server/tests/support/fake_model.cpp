@@ -21,16 +21,11 @@ std::int64_t estimateOf(const ModelRequest& r) {
   return total;
 }
 
-void playScript(ScriptedConnection& c, const ModelScript& s, const ModelWire& wire,
+bool playScript(ScriptedConnection& c, const ModelScript& s, const ModelWire& wire,
                 const ModelRequest& request) {
-  if (s.stallBeforeHead) {
-    c.peerClosedWithin(std::chrono::seconds(30));
-    return;
-  }
-  if (s.httpError != 0) {
-    c.respond(s.httpError, wire.errorBody(s.httpError), "application/json");
-    return;
-  }
+  if (s.stallBeforeHead) return c.peerClosedWithin(std::chrono::seconds(30));
+  if (s.httpError != 0)
+    return !c.respond(s.httpError, wire.errorBody(s.httpError), "application/json");
   Billing b;
   b.prompt = s.promptTokens < 0 ? estimateOf(request) : s.promptTokens;
   b.completion = static_cast<std::int64_t>(s.chunks.size());
@@ -52,43 +47,31 @@ void playScript(ScriptedConnection& c, const ModelScript& s, const ModelWire& wi
     }
     return true;
   };
-  if (!s.rawFrame.empty()) {
-    frame(s.rawFrame);
-    c.endChunked();
-    return;
-  }
-  if (!s.blockReason.empty()) {
-    frames(wire.blocked(s, b));
-    c.endChunked();
-    return;
-  }
+  if (!s.rawFrame.empty()) return !frame(s.rawFrame) || !c.endChunked();
+  if (!s.blockReason.empty()) return !frames(wire.blocked(s, b)) || !c.endChunked();
   if (s.endlessFrameBytes > 0) {
     c.chunk("data: " + wire.endlessTextPrefix());
     const std::string block(std::size_t{64} * 1024, 'x');
     for (std::size_t sent = 0; sent < s.endlessFrameBytes && c.chunk(block); sent += block.size()) {
     }
-    c.endChunked();
-    return;
+    return !c.endChunked();
   }
   for (std::size_t i = 0; i < s.chunks.size(); ++i) {
     if (static_cast<int>(i) == s.dropAfter) {
       ::shutdown(c.fd(), SHUT_RDWR);
-      return;
+      return false;
     }
-    if (static_cast<int>(i) == s.stallAfter) {
-      c.peerClosedWithin(std::chrono::seconds(30));
-      return;
-    }
-    if (i == 0 && !frames(wire.opening())) return;
+    if (static_cast<int>(i) == s.stallAfter) return c.peerClosedWithin(std::chrono::seconds(30));
+    if (i == 0 && !frames(wire.opening())) return true;
     if (s.delay.count() > 0) std::this_thread::sleep_for(s.delay);
-    if (!frame(wire.textFrame(s, s.chunks[i], i + 1 == s.chunks.size(), b))) return;
+    if (!frame(wire.textFrame(s, s.chunks[i], i + 1 == s.chunks.size(), b))) return true;
   }
   if (!s.rawFrameAfterChunks.empty()) {
-    frame(s.rawFrameAfterChunks);
+    if (!frame(s.rawFrameAfterChunks)) return true;
   } else if (!frames(wire.closing(s, b))) {
-    return;
+    return true;
   }
-  c.endChunked();
+  return !c.endChunked();
 }
 
 }  // namespace atelier::test

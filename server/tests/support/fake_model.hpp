@@ -4,6 +4,7 @@
 // provider through this interface (app/provider_app_fixture.hpp).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -68,6 +69,11 @@ class FakeModel {
   // The script for requests from now on.
   virtual void script(ModelScript s) = 0;
   virtual std::vector<ModelRequest> modelRequests() const = 0;
+  // Replies whose connection the caller closed before they ended.
+  int repliesCutShort() const { return cutShort_.load(); }
+
+ protected:
+  std::atomic<int> cutShort_{0};
 };
 
 // A provider's streaming wire format, for playScript: the `data:` payloads it sends.
@@ -90,8 +96,9 @@ class ModelWire {
 };
 
 // Answers one request on `c` as `s` says, in `wire`'s format; `request` is what was sent
-// (for an exact prompt estimate and the output budget).
-void playScript(ScriptedConnection& c, const ModelScript& s, const ModelWire& wire,
+// (for an exact prompt estimate and the output budget). True when the peer closed the
+// connection before the reply ended.
+bool playScript(ScriptedConnection& c, const ModelScript& s, const ModelWire& wire,
                 const ModelRequest& request);
 
 // Atelier's token estimate of a text (the contract's: ceil(code points / 4 × 1.3)), and what

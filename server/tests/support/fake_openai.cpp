@@ -150,7 +150,7 @@ void FakeOpenAi::handle(ScriptedConnection& c, const ScriptedRequest& r) {
     requests_.push_back(r);
     s = script_;
   }
-  playScript(c, s, OpenAiWire{}, decode(r));
+  if (playScript(c, s, OpenAiWire{}, decode(r))) ++cutShort_;
 }
 
 }  // namespace atelier::test
