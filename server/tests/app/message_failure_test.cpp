@@ -63,14 +63,19 @@ TEST_P(MessageFailureTest, AProviderThatNeverAnswersIs504AndKeepsNothing) {
 // a database that fails at the last step (saving the question) keeps nothing — no message,
 // title, reservation or claim — and the provider's reply, already under way, is cut off.
 TEST_P(MessageFailureTest, ADatabaseFailureAtTheLastStepKeepsNothingAndCutsTheProviderCallOff) {
-  if (db_->url().rfind("sqlite://", 0) != 0) GTEST_SKIP() << "the fault is an SQLite trigger";
   const auto s = newUser("late");
   const auto chat = chatOf(s);
   const auto before = get("/api/chat/" + chat, s.access).json.at("chat");
   // Saving the question is the last step of the transaction.
-  ASSERT_EQ(test::sqliteExec(db_->url(),
-                             "CREATE TRIGGER test_fail_late BEFORE INSERT ON messages "
-                             "WHEN new.content = 'fail late' BEGIN SELECT RAISE(ABORT, 'no'); END"),
+  const bool sqlite = db_->url().rfind("sqlite://", 0) == 0;
+  ASSERT_EQ(test::databaseExec(
+                db_->url(),
+                sqlite ? "CREATE TRIGGER test_fail_late BEFORE INSERT ON messages WHEN new.content "
+                         "= 'fail late' BEGIN SELECT RAISE(ABORT, 'no'); END"
+                       : "CREATE FUNCTION test_fail_late() RETURNS trigger LANGUAGE plpgsql AS "
+                         "$$ BEGIN RAISE EXCEPTION 'no'; END $$; "
+                         "CREATE TRIGGER test_fail_late BEFORE INSERT ON public.messages FOR EACH "
+                         "ROW WHEN (new.content = 'fail late') EXECUTE FUNCTION test_fail_late()"),
             "");
   // A reply that would take two seconds.
   model_->script(ModelScript::paced(80, "never ", 25ms));
@@ -81,6 +86,7 @@ TEST_P(MessageFailureTest, ADatabaseFailureAtTheLastStepKeepsNothingAndCutsThePr
   const auto body = c->errorBody();
   EXPECT_FALSE(json::parse(body).at("error").at("code").as_string().empty());
   EXPECT_EQ(body.find("RAISE"), std::string::npos);  // no SQL reaches the client
+  EXPECT_EQ(body.find("test_fail_late"), std::string::npos);
   EXPECT_EQ(body.find("messages"), std::string::npos);
   // The provider was asked, and Atelier closed the connection once the reply's first bytes
   // arrived (well before its end).

@@ -105,4 +105,10 @@ std::string sqliteExec(const std::string& url, const std::string& sql, std::stri
   return error;
 }
 
+std::string databaseExec(const std::string& url, const std::string& sql) {
+  if (url.rfind("sqlite://", 0) == 0) return sqliteExec(url, sql);
+  std::string error;
+  return adminExec(url, sql, error) ? "" : error;
+}
+
 }  // namespace atelier::test

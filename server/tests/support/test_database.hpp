@@ -37,6 +37,10 @@ class TestDatabase {
 std::string sqliteExec(const std::string& url, const std::string& sql,
                        std::string* value = nullptr);
 
+// Runs `sql` (one or more statements) on the database at `url`, SQLite or PostgreSQL, on a
+// connection of its own: the error message, or "".
+std::string databaseExec(const std::string& url, const std::string& sql);
+
 // GTEST_SKIP() or FAIL() (under CI) when the database is unavailable.
 #define ATELIER_REQUIRE_DATABASE(db)                                     \
   do {                                                                   \
