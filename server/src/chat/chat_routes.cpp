@@ -85,9 +85,11 @@ Response streamResponse(std::shared_ptr<Generation> generation, std::chrono::mil
     const auto timer = std::make_shared<asio::steady_timer>(executor);
     std::string batch;
     std::size_t seen = from;
-    if (from == 0) {
-      // One turn of the loop first: a new reply's producer, started just before, appends the
-      // first text it has in hand, and the head, `start` and that text leave in one write.
+    if (from == 0 && g->frameCount() < 2) {
+      // Only `start` so far: one turn of the loop first, for a new reply's producer to append
+      // the first text it has in hand, so that the head, `start` and that text leave in one
+      // write. (Most often it has: the producer runs inline from its spawn up to its first
+      // wait, and the provider's head came with the first bytes of its body.)
       co_await asio::post(executor, asio::use_awaitable);
     }
     for (;;) {

@@ -8,6 +8,7 @@
 #include "app/provider_app_fixture.hpp"
 #include "store/acting.hpp"
 #include "store/store.hpp"
+#include "support/raw_client.hpp"
 #include "util/crypto.hpp"
 
 namespace atelier::app {
@@ -68,6 +69,32 @@ TEST_P(MessageStreamTest, AReplyStreamsAsStartTextsAndDoneAndIsSaved) {
   EXPECT_EQ(history.json.at("chat").at("title"), "Paint me a sunset over the sea");
   EXPECT_EQ(history.json.at("chat").at("current_message_id"), json::value(aid));
   EXPECT_EQ(get("/api/usage", s.access).json.at("total_tokens_used"), 13);
+}
+
+// The head, `start` and the first text leave in one write: the client's first read holds
+// all three (the provider's head came with its first frame, which the reply's producer
+// appends before the first write).
+TEST_P(MessageStreamTest, TheHeadStartAndFirstTextArriveInOneRead) {
+  if (GetParam().provider != Provider::gemini) {
+    GTEST_SKIP() << "the OpenAI-compatible fake sends a frame without text first";
+  }
+  const auto s = newUser("together");
+  const auto chat = chatOf(s);
+  ModelScript script;
+  script.chunks = {"Hi", " there"};
+  script.stallAfter = 1;  // nothing after the first text: a second write would stand apart
+  model_->script(script);
+  test::RawClient c(app_->port());
+  const std::string body = R"({"message":"hello"})";
+  ASSERT_TRUE(c.send("POST /api/chat/" + chat + "/message HTTP/1.1\r\nHost: t\r\n" +
+                     "Authorization: Bearer " + s.access +
+                     "\r\nContent-Type: application/json\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body));
+  const std::string first = c.readOnce();
+  EXPECT_EQ(first.rfind("HTTP/1.1 200", 0), 0u) << first;
+  EXPECT_NE(first.find("event: start\n"), std::string::npos) << first;
+  EXPECT_NE(first.find(R"(data: {"text":"Hi"})"), std::string::npos) << first;
+  EXPECT_EQ(post("/api/chat/" + chat + "/stop", json::object{}, s.access).status, 204);
 }
 
 TEST_P(MessageStreamTest, TheHistoryGoesToTheModelOldestFirstWithThePersona) {
