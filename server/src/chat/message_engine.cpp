@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 #include <cmath>
 
 #include "chat/views.hpp"
@@ -17,6 +19,7 @@
 #include "http/json_body.hpp"
 #include "store/acting.hpp"
 #include "util/crypto.hpp"
+#include "util/log.hpp"
 
 namespace atelier::chat {
 
@@ -75,13 +78,18 @@ std::string frame(std::string_view id, std::string_view event, const json::value
   return f;
 }
 
-// The frame of one piece of reply text, `data: {"text":"…"}`, written straight into one string
-// (this runs for every chunk).
-std::string textFrame(std::string_view id, std::string_view text) {
+// The frame of one piece of reply text — `id: <reply id>:<n>` and `data: {"text":"…"}` —
+// written straight into one string: this runs for every chunk, so one allocation.
+std::string textFrame(std::string_view replyId, std::uint64_t seq, std::string_view text) {
   std::string f;
-  f.reserve(id.size() + text.size() + 32);
-  f.append("id: ").append(id).append("\ndata: {\"text\":");
-  f.append(json::serialize(json::string_view(text.data(), text.size()))).append("}\n\n");
+  f.reserve(replyId.size() + text.size() + text.size() / 8 + 48);
+  f.append("id: ").append(replyId).push_back(':');
+  std::array<char, 20> digits{};
+  const char* end = std::to_chars(digits.data(), digits.data() + digits.size(), seq).ptr;
+  f.append(digits.data(), static_cast<std::size_t>(end - digits.data()));
+  f.append("\ndata: {\"text\":\"");
+  appendJsonEscaped(f, text);
+  f.append("\"}\n\n");
   return f;
 }
 
@@ -598,7 +606,7 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g,
             std::chrono::duration<double>(std::chrono::steady_clock::now() - calledAt).count());
       }
       text += chunk->text;
-      g->append(textFrame(nextId(), chunk->text));
+      g->append(textFrame(aid, ++seq, chunk->text));
       if (text.size() > kMaxReplyBytes) {
         stream->cancel();
         failure = Error::make(Errc::upstream_error, "the reply is too long");

@@ -20,6 +20,14 @@ using test::ModelScript;
 using test::SseClient;
 using test::SseEventRecord;
 
+// The pieces of a reply, as one text.
+std::string joined(const std::vector<std::string>& pieces) {
+  std::string out;
+  for (const auto& p : pieces)
+    out += p;
+  return out;
+}
+
 class MessageStreamTest : public ProviderAppFixture {
  protected:
   config::EnvMap extraEnv() const override {
@@ -257,15 +265,30 @@ TEST_P(MessageStreamTest, UnicodeSplitAcrossChunksAndReadsArrivesIntact) {
   model_->script(uni);
   const auto events = send(s, chat, "名前は？ 👩‍👩‍👧")->rest();
   ASSERT_EQ(events.back().event, "done");
-  std::string expected;
-  for (const auto& c : uni.chunks)
-    expected += c;
+  const std::string expected = joined(uni.chunks);
   EXPECT_EQ(texts(events), expected);
   EXPECT_EQ(events.back().json().at("message").at("content"), json::value(expected));
   const auto ms = get("/api/chat/" + chat, s.access).json.at("messages").as_array();
   ASSERT_EQ(ms.size(), 2u);
   EXPECT_EQ(ms[0].at("content"), "名前は？ 👩‍👩‍👧");
   EXPECT_EQ(ms[1].at("content"), json::value(expected));
+}
+
+// Text that JSON must escape — quotes, backslashes, line breaks, tabs, control characters —
+// arrives intact, each event's data one line.
+TEST_P(MessageStreamTest, TextThatJsonEscapesArrivesIntact) {
+  const auto s = newUser("escapes");
+  const auto chat = chatOf(s);
+  ModelScript script;
+  script.chunks = {"say \"hi\"", " C:\\path\\", "\nline\r\n\ttab", " bell\x07 del\x7f"};
+  model_->script(script);
+  const auto events = send(s, chat, "escape me")->rest();
+  ASSERT_EQ(events.back().event, "done");
+  const std::string expected = joined(script.chunks);
+  EXPECT_EQ(texts(events), expected);
+  for (const auto& e : events)
+    EXPECT_EQ(e.data.find_first_of("\r\n"), std::string::npos) << e.data;
+  EXPECT_EQ(events.back().json().at("message").at("content"), json::value(expected));
 }
 
 // A reply cut short by a crash (another instance died mid-reply: its lease, reservation and
