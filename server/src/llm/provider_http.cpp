@@ -47,9 +47,8 @@ SseGenerationStream::SseGenerationStream(std::unique_ptr<net::HttpStream> http,
 
 asio::awaitable<Result<StreamChunk>> SseGenerationStream::next() {
   for (;;) {
-    if (!events_.empty()) {
-      SseEvent ev = std::move(events_.front());
-      events_.pop_front();
+    if (nextEvent_ < events_.size()) {
+      const SseEvent& ev = events_[nextEvent_++];
       auto frame = decode_(ev.data);
       if (!frame) co_return std::move(frame).error();
       if (!frame->failure.empty()) {
@@ -81,10 +80,10 @@ asio::awaitable<Result<StreamChunk>> SseGenerationStream::next() {
       last.usage = usage_;
       co_return last;
     }
-    std::vector<SseEvent> parsed;
-    if (auto fed = parser_.feed(*bytes, parsed); !fed) co_return std::move(fed).error();
-    for (auto& e : parsed)
-      events_.push_back(std::move(e));
+    // Every event handed out: the vector is refilled in place (no allocation per read).
+    events_.clear();
+    nextEvent_ = 0;
+    if (auto fed = parser_.feed(*bytes, events_); !fed) co_return std::move(fed).error();
   }
 }
 

@@ -4,12 +4,12 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "llm/provider.hpp"
 #include "llm/sse_parser.hpp"
@@ -48,7 +48,8 @@ class SseGenerationStream final : public GenerationStream {
   SseParser parser_;
   std::string provider_;
   FrameDecoder decode_;
-  std::deque<SseEvent> events_;
+  std::vector<SseEvent> events_;  // parsed from the last bytes read
+  std::size_t nextEvent_ = 0;     // the first of them not handed out yet
   std::string finishReason_;
   std::optional<TokenUsage> usage_;
   bool sawEnd_ = false;
