@@ -441,9 +441,9 @@ asio::awaitable<Result<void>> MessageEngine::attachImages(Prepared& p) {
 
 struct MessageEngine::EarlyCall {
   explicit EarlyCall(const asio::any_io_executor& ex)
-      : executor(ex), ready(ex, asio::steady_timer::time_point::max()) {}
-  asio::any_io_executor executor;  // the request's: the call runs there
-  asio::steady_timer ready;        // cancelled when `result` is set
+      : ready(ex, asio::steady_timer::time_point::max()) {}
+  // On the request's executor (the call runs there); cancelled when `result` is set.
+  asio::steady_timer ready;
   // Set on the database thread, read on the request's after the hop back.
   bool started = false;
   std::chrono::steady_clock::time_point calledAt;
@@ -466,7 +466,7 @@ void MessageEngine::callEarly(const std::shared_ptr<EarlyCall>& early, llm::Gene
   };
   // Posted: the coroutine starts on the request's thread, never on this one.
   asio::co_spawn(
-      early->executor,
+      early->ready.get_executor(),
       [call, provider = provider_, early, g = std::move(gen)]() mutable {
         return call(provider, early, std::move(g));
       },

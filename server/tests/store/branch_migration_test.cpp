@@ -1,7 +1,5 @@
 // Migration 007: chats written before branches become single branches, on both databases.
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
-#include <sqlite3.h>
 
 #include "store/acting.hpp"
 #include "store/store.hpp"
@@ -12,25 +10,6 @@ namespace atelier::store {
 namespace {
 
 using test::DbKind;
-
-// Runs `sql` on the test database outside the store (the way an old version left the data).
-void exec(DbKind kind, const std::string& url, const std::string& sql) {
-  if (kind == DbKind::sqlite) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(url.substr(std::string("sqlite://").size()).c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
-    sqlite3_free(err);
-    sqlite3_close(db);
-    return;
-  }
-  PGconn* c = PQconnectdb(url.c_str());
-  ASSERT_EQ(PQstatus(c), CONNECTION_OK);
-  PGresult* r = PQexec(c, sql.c_str());
-  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(c);
-  PQclear(r);
-  PQfinish(c);
-}
 
 class BranchMigration : public ::testing::TestWithParam<DbKind> {};
 
@@ -76,9 +55,10 @@ TEST_P(BranchMigration, MessagesWithoutParentsBecomeOneBranch) {
     onlyB = b.messageId;
   }
   // As an old version left them: no current message, and 007 not applied yet.
-  exec(GetParam(), db.url(),
-       "UPDATE chats SET current_message_id = NULL; "
-       "DELETE FROM schema_migrations WHERE name = '007_single_branches'");
+  ASSERT_EQ(test::databaseExec(db.url(),
+                               "UPDATE chats SET current_message_id = NULL; "
+                               "DELETE FROM schema_migrations WHERE name = '007_single_branches'"),
+            "");
 
   auto opened = openStore(db.url(), StoreOptions{});
   ASSERT_TRUE(opened.ok());
