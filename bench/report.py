@@ -6,6 +6,7 @@ stderr. Standard library only.
   report.py messages  ROWS.jsonl DST.json SECONDS
   report.py history   ROWS.jsonl DST.json SECONDS
   report.py callgrind ROWS.jsonl DST.json
+  report.py cg-mallocs CALLGRIND.OUT            prints "<calls to malloc> <of them from SQLite>"
 
 Every result carries the exact command (BENCH_COMMAND), the date and the machine.
 """
@@ -268,6 +269,48 @@ def report_history(src, dst, seconds):
 
 # ---- callgrind -------------------------------------------------------------------------------
 
+ALLOCATORS = ("malloc", "calloc", "realloc")
+
+
+def cg_mallocs(path):
+    """Calls to malloc/calloc/realloc in a callgrind dump (operator new's included: it calls
+    malloc), and how many of them SQLite made (from sqlite3* functions, directly or through an
+    unnamed stub they call)."""
+    names, fn, cfn = {}, None, None
+    calls = {}  # (caller, callee) -> count
+
+    def name(s):
+        s = s.strip()
+        if s.startswith("("):
+            ident, _, rest = s.partition(")")
+            if rest.strip():
+                names[ident] = rest.strip()
+            return names.get(ident, ident)
+        return s
+    with open(path) as f:
+        for line in f:
+            if line.startswith("fn="):
+                fn = name(line[3:])
+            elif line.startswith("cfn="):
+                cfn = name(line[4:])
+            elif line.startswith("calls="):
+                key = (fn, cfn)
+                calls[key] = calls.get(key, 0) + int(line[6:].split()[0])
+    total = sqlite = 0.0
+    for (caller, callee), n in calls.items():
+        if callee not in ALLOCATORS:
+            continue
+        total += n
+        if caller.startswith("sqlite3"):
+            sqlite += n
+        elif caller.startswith("0x"):  # a stub: SQLite's share of the calls into it
+            into = [(c, m) for (c, t), m in calls.items() if t == caller]
+            all_in = sum(m for _, m in into)
+            if all_in:
+                sqlite += n * sum(m for c, m in into if c.startswith("sqlite3")) / all_in
+    print(round(total), round(sqlite))
+
+
 def report_callgrind(src, dst):
     data = rows(src)
     out = header("callgrind")
@@ -289,6 +332,7 @@ def report_callgrind(src, dst):
             res = r["result"]
             info[f] = {"load_ir": r["load_ir"], "load_s": round(r["load_s"], 3),
                        "idle_ir_per_s": round(idle_rate), "net_ir": round(net[f]),
+                       "mallocs": r.get("mallocs"), "mallocs_sqlite": r.get("mallocs_sqlite"),
                        "streams": res.get("streams"), "chunks": res.get("chunks"), "errors": res.get("errors")}
         c64 = info[64]["chunks"] or 0
         entry = {"runs": info,
@@ -296,6 +340,14 @@ def report_callgrind(src, dst):
         if 1 in info and c64 and info[1]["chunks"] is not None and c64 > info[1]["chunks"]:
             marginal = (net[64] - net[1]) / (c64 - info[1]["chunks"])
             entry["ir_per_chunk_marginal"] = round(marginal)
+            if info[64]["mallocs"] is not None and info[1]["mallocs"] is not None:
+                # Allocations a relayed chunk adds: all of them, and those outside SQLite (whose
+                # share is the reply's one save at its end, its search index longer with it).
+                dc = c64 - info[1]["chunks"]
+                entry["mallocs_per_chunk_marginal"] = round((info[64]["mallocs"] - info[1]["mallocs"]) / dc, 2)
+                entry["mallocs_per_chunk_marginal_outside_sqlite"] = round(
+                    ((info[64]["mallocs"] - info[64]["mallocs_sqlite"])
+                     - (info[1]["mallocs"] - info[1]["mallocs_sqlite"])) / dc, 2)
             if info[1]["streams"]:
                 entry["ir_per_stream"] = round(net[1] / info[1]["streams"] - marginal)
         out[name] = entry
@@ -318,6 +370,10 @@ def report_callgrind(src, dst):
                 f"{v.get('ir_per_stream') or 0:10} {v['runs'][64]['chunks']:7} "
                 f"{sum((x['errors'] or 0) for x in v['runs'].values()):6}")
     err(f"ratio atelier/nginx: {out['ratio_atelier_vs_nginx']}")
+    for s in ("nginx", "atelier"):
+        if s in out and "mallocs_per_chunk_marginal" in out[s]:
+            err(f"{s}: allocations per relayed chunk (marginal) {out[s]['mallocs_per_chunk_marginal']}, "
+                f"outside SQLite {out[s]['mallocs_per_chunk_marginal_outside_sqlite']}")
 
 
 def main():
@@ -330,6 +386,8 @@ def main():
         report_history(*a[1:])
     elif len(a) == 3 and a[0] == "callgrind":
         report_callgrind(*a[1:])
+    elif len(a) == 2 and a[0] == "cg-mallocs":
+        cg_mallocs(a[1])
     else:
         sys.exit(__doc__)
 

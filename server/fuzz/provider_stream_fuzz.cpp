@@ -117,7 +117,8 @@ Parsed parse(std::string_view body, std::size_t piece) {
   atelier::llm::SseParser parser(kMaxEvent);
   Parsed p;
   for (std::size_t at = 0; at < body.size() && !p.failed; at += piece) {
-    if (!parser.feed(body.substr(at, piece), p.events)) p.failed = true;
+    if (!parser.feed(body.substr(at, piece))) p.failed = true;
+    p.events.insert(p.events.end(), parser.events().begin(), parser.events().end());
   }
   return p;
 }

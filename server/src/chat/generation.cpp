@@ -26,24 +26,26 @@ void Generation::wakeAll() {
   waiters_.clear();
 }
 
-void Generation::append(std::string frame) {
+void Generation::append(std::string_view frame) {
   std::lock_guard lock(mu_);
   if (closed_) return;
-  frames_.push_back(std::move(frame));
+  frames_.append(frame);
+  ends_.push_back(frames_.size());
   wakeAll();
 }
 
-void Generation::close(std::string frame) {
+void Generation::close(std::string_view frame) {
   std::lock_guard lock(mu_);
   if (closed_) return;
-  frames_.push_back(std::move(frame));
+  frames_.append(frame);
+  ends_.push_back(frames_.size());
   closed_ = true;
   wakeAll();
 }
 
 std::size_t Generation::frameCount() const {
   const std::lock_guard lock(mu_);
-  return frames_.size();
+  return ends_.size();
 }
 
 asio::awaitable<Generation::Progress> Generation::waitBeyond(
@@ -53,11 +55,12 @@ asio::awaitable<Generation::Progress> Generation::waitBeyond(
   for (;;) {
     {
       std::lock_guard lock(mu_);
-      if (frames_.size() > seen || closed_) {
+      if (ends_.size() > seen || closed_) {
         Progress p;
-        for (std::size_t i = seen; i < frames_.size(); ++i)
-          out += frames_[i];
-        p.frames = frames_.size() > seen ? frames_.size() - seen : 0;
+        if (ends_.size() > seen) {
+          out.append(frames_, seen == 0 ? 0 : ends_[seen - 1]);
+          p.frames = ends_.size() - seen;
+        }
         p.closed = closed_;
         co_return p;
       }

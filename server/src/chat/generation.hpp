@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -32,10 +33,10 @@ class Generation {
   const std::string& userId() const { return userId_; }
   const std::string& assistantMessageId() const { return assistantMessageId_; }
 
-  // Adds a complete SSE frame (writer side).
-  void append(std::string frame);
+  // Adds a complete SSE frame (writer side); it is copied.
+  void append(std::string_view frame);
   // Adds the closing frame; nothing follows.
-  void close(std::string frame);
+  void close(std::string_view frame);
   std::size_t frameCount() const;
 
   struct Progress {
@@ -60,7 +61,10 @@ class Generation {
   std::string id_, chatId_, userId_, assistantMessageId_;
   std::atomic<StopReason> stop_{StopReason::none};
   mutable std::mutex mu_;
-  std::vector<std::string> frames_;
+  // Every frame so far, one after the other in one buffer (no allocation per frame), and where
+  // each ends.
+  std::string frames_;
+  std::vector<std::size_t> ends_;
   bool closed_ = false;
   std::function<void()> cancel_;
   struct Waiter {

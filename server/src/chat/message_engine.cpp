@@ -79,10 +79,11 @@ std::string frame(std::string_view id, std::string_view event, const json::value
 }
 
 // The frame of one piece of reply text — `id: <reply id>:<n>` and `data: {"text":"…"}` —
-// written straight into one string: this runs for every chunk, so one allocation.
-std::string textFrame(std::string_view replyId, std::uint64_t seq, std::string_view text) {
-  std::string f;
-  f.reserve(replyId.size() + text.size() + text.size() / 8 + 48);
+// written straight into `f` (cleared first): this runs for every chunk, into one string
+// reused from chunk to chunk.
+void writeTextFrame(std::string& f, std::string_view replyId, std::uint64_t seq,
+                    std::string_view text) {
+  f.clear();
   f.append("id: ").append(replyId).push_back(':');
   std::array<char, 20> digits{};
   const char* end = std::to_chars(digits.data(), digits.data() + digits.size(), seq).ptr;
@@ -90,7 +91,6 @@ std::string textFrame(std::string_view replyId, std::uint64_t seq, std::string_v
   f.append("\ndata: {\"text\":\"");
   appendJsonEscaped(f, text);
   f.append("\"}\n\n");
-  return f;
 }
 
 }  // namespace
@@ -587,7 +587,7 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g,
   const auto executor = co_await asio::this_coro::executor;
   const auto checkpointEvery = std::min<std::chrono::steady_clock::duration>(
       settings_.checkpointInterval, settings_.lease / 3);
-  std::string text, finishReason;
+  std::string text, finishReason, textFrame;
   std::optional<llm::TokenUsage> usage;
   std::optional<Error> failure;
   bool complete = false;
@@ -606,7 +606,8 @@ asio::awaitable<void> MessageEngine::run(std::shared_ptr<Generation> g,
             std::chrono::duration<double>(std::chrono::steady_clock::now() - calledAt).count());
       }
       text += chunk->text;
-      g->append(textFrame(aid, ++seq, chunk->text));
+      writeTextFrame(textFrame, aid, ++seq, chunk->text);
+      g->append(textFrame);
       if (text.size() > kMaxReplyBytes) {
         stream->cancel();
         failure = Error::make(Errc::upstream_error, "the reply is too long");

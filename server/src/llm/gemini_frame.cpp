@@ -43,18 +43,24 @@ class GeminiReader {
   static constexpr std::size_t max_key_size = std::size_t(-1);     // NOLINT
   static constexpr std::size_t max_string_size = std::size_t(-1);  // NOLINT
 
-  // What the document made of the frame: malformed() or the frame.
-  Result<GeminiFrame> result() {
+  // What the document made of the frame: malformed(), or the frame in `f` (every field set;
+  // the strings assigned, so that their capacity is kept from frame to frame).
+  Result<void> result(GeminiFrame& f) const {
     if (rootNotObject_ || (error_ && !errorIsObject_)) return malformed();
-    GeminiFrame f;
+    f.text.clear();
+    f.finishReason.clear();
+    f.usage.reset();
+    f.blockReason.clear();
+    f.errorCode.reset();
+    f.errorStatus.clear();
     if (error_) {  // an error object: nothing else of the frame counts
       f.errorCode = static_cast<int>(errorCode_);
-      f.errorStatus = std::move(errorStatus_);
-      return f;
+      f.errorStatus = errorStatus_;
+      return {};
     }
     if (candidatesMalformed_) return malformed();
-    f.text = std::move(text_);
-    f.finishReason = std::move(finishReason_);
+    f.text = text_;
+    f.finishReason = finishReason_;
     if (usage_) {
       TokenUsage u;
       u.prompt = promptTokens_;
@@ -62,8 +68,25 @@ class GeminiReader {
       u.total = totalTokens_ != 0 ? totalTokens_ : u.prompt + u.completion;
       f.usage = u;
     }
-    f.blockReason = std::move(blockReason_);
-    return f;
+    f.blockReason = blockReason_;
+    return {};
+  }
+
+  // Back to the state before a document, the strings' capacity kept.
+  void clear() {
+    depth_ = 0;
+    key_.clear();
+    string_.clear();
+    rootNotObject_ = error_ = errorIsObject_ = false;
+    errorCode_ = 0;
+    errorStatus_.clear();
+    candidatesMalformed_ = false;
+    text_.clear();
+    finishReason_.clear();
+    partText_.clear();
+    hasPartText_ = partThought_ = usage_ = false;
+    promptTokens_ = candidatesTokens_ = thoughtsTokens_ = totalTokens_ = 0;
+    blockReason_.clear();
   }
 
   // ---- the parser's handler -------------------------------------------------------------
@@ -77,7 +100,7 @@ class GeminiReader {
         errorIsObject_ = true;
         break;
       case Field::part:
-        partText_.reset();
+        hasPartText_ = false;
         partThought_ = false;
         break;
       case Field::usageMetadata:
@@ -93,7 +116,7 @@ class GeminiReader {
     return true;
   }
   bool on_object_end(std::size_t, error_code&) {  // NOLINT
-    if (stack_[--depth_].is == Field::part && partText_ && !partThought_) text_ += *partText_;
+    if (stack_[--depth_].is == Field::part && hasPartText_ && !partThought_) text_ += partText_;
     endValue();
     return true;
   }
@@ -143,7 +166,8 @@ class GeminiReader {
         finishReason_ = value;
         break;
       case Field::text:
-        partText_ = value;
+        partText_.assign(value);
+        hasPartText_ = true;
         break;
       case Field::blockReason:
         blockReason_ = value;
@@ -295,7 +319,7 @@ class GeminiReader {
         finishReason_.clear();
         break;
       case Field::text:
-        partText_.reset();
+        hasPartText_ = false;
         break;
       case Field::thought:
         partThought_ = false;
@@ -374,7 +398,8 @@ class GeminiReader {
   std::string errorStatus_;
   bool candidatesMalformed_ = false;
   std::string text_, finishReason_;
-  std::optional<std::string> partText_;
+  std::string partText_;  // the current part's text, when hasPartText_
+  bool hasPartText_ = false;
   bool partThought_ = false;
   bool usage_ = false;
   std::int64_t promptTokens_ = 0, candidatesTokens_ = 0, thoughtsTokens_ = 0, totalTokens_ = 0;
@@ -383,12 +408,28 @@ class GeminiReader {
 
 }  // namespace
 
-Result<GeminiFrame> parseGeminiFrame(std::string_view text) {
+struct GeminiFrameParser::Impl {
   boost::json::basic_parser<GeminiReader> parser{boost::json::parse_options{}};
+};
+
+GeminiFrameParser::GeminiFrameParser() : impl_(std::make_unique<Impl>()) {}
+GeminiFrameParser::~GeminiFrameParser() = default;
+
+Result<void> GeminiFrameParser::parse(std::string_view text, GeminiFrame& out) {
+  auto& parser = impl_->parser;
+  parser.reset();
+  parser.handler().clear();
   boost::system::error_code ec;
   const auto used = parser.write_some(false, text.data(), text.size(), ec);
   if (ec || used != text.size() || !parser.done()) return malformed();
-  return parser.handler().result();
+  return parser.handler().result(out);
+}
+
+Result<GeminiFrame> parseGeminiFrame(std::string_view text) {
+  GeminiFrameParser parser;
+  GeminiFrame frame;
+  if (auto parsed = parser.parse(text, frame); !parsed) return std::move(parsed).error();
+  return frame;
 }
 
 std::string describeGeminiError(std::string_view body) {

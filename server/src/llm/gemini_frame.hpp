@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,7 +36,26 @@ struct GeminiFrame {
   std::string errorStatus;          // e.g. "RESOURCE_EXHAUSTED" (never the provider's message)
 };
 
-// Errc::upstream_error when the frame is not a JSON object of that shape.
+// Reads frame after frame of one stream into the caller's GeminiFrame, reusing the JSON
+// parser and every string's capacity: once the first frames have sized them, a frame costs no
+// allocation.
+class GeminiFrameParser {
+ public:
+  GeminiFrameParser();
+  ~GeminiFrameParser();
+  GeminiFrameParser(const GeminiFrameParser&) = delete;
+  GeminiFrameParser& operator=(const GeminiFrameParser&) = delete;
+
+  // Every field of `out` is set (its strings assigned, not replaced). Errc::upstream_error
+  // when the frame is not a JSON object of that shape; `out` is then unspecified.
+  Result<void> parse(std::string_view json, GeminiFrame& out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One frame on its own (a parser of its own). Errc::upstream_error as above.
 Result<GeminiFrame> parseGeminiFrame(std::string_view json);
 
 // The status of an error body {"error":{"code","status"}} for logs, e.g. "429 RESOURCE_EXHAUSTED";

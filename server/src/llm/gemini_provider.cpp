@@ -16,15 +16,25 @@ namespace json = boost::json;
 
 namespace {
 
-Result<DecodedFrame> decodeGemini(std::string_view data) {
-  auto frame = parseGeminiFrame(data);
-  if (!frame) return std::move(frame).error();
-  DecodedFrame d;
-  d.text = std::move(frame->text);
-  d.finishReason = !frame->finishReason.empty() ? frame->finishReason : frame->blockReason;
-  d.usage = frame->usage;
-  if (frame->errorCode) d.failure = std::to_string(*frame->errorCode) + " " + frame->errorStatus;
-  return d;
+// Gemini's frames, read by one parser for the whole stream: its buffers, the frame's and the
+// decoded frame's strings are reused from chunk to chunk.
+FrameDecoder geminiDecoder() {
+  struct State {
+    GeminiFrameParser parser;
+    GeminiFrame frame;
+  };
+  return
+      [state = std::make_shared<State>()](std::string_view data, DecodedFrame& d) -> Result<void> {
+        GeminiFrame& f = state->frame;
+        if (auto parsed = state->parser.parse(data, f); !parsed) return parsed;
+        std::swap(d.text, f.text);  // swapped, not moved: both keep their capacity
+        d.finishReason = !f.finishReason.empty() ? f.finishReason : f.blockReason;
+        d.usage = f.usage;
+        d.end = false;
+        d.failure.clear();
+        if (f.errorCode) d.failure = std::to_string(*f.errorCode) + " " + f.errorStatus;
+        return {};
+      };
 }
 
 }  // namespace
@@ -70,7 +80,7 @@ asio::awaitable<Result<std::unique_ptr<GenerationStream>>> GeminiProvider::start
   auto stream = co_await openProviderStream(http_, std::move(req), "gemini", describeGeminiError);
   if (!stream) co_return std::move(stream).error();
   co_return std::unique_ptr<GenerationStream>(std::make_unique<SseGenerationStream>(
-      std::move(stream).value(), options_.maxFrameBytes, "gemini", decodeGemini));
+      std::move(stream).value(), options_.maxFrameBytes, "gemini", geminiDecoder()));
 }
 
 }  // namespace atelier::llm

@@ -18,16 +18,15 @@ namespace json = boost::json;
 
 namespace {
 
-Result<DecodedFrame> decodeOpenAi(std::string_view data) {
+Result<void> decodeOpenAi(std::string_view data, DecodedFrame& d) {
   auto frame = parseOpenAiFrame(data);
   if (!frame) return std::move(frame).error();
-  DecodedFrame d;
   d.text = std::move(frame->text);
   d.finishReason = std::move(frame->finishReason);
   d.usage = frame->usage;
   d.end = frame->done;
   d.failure = frame->error.value_or("");
-  return d;
+  return {};
 }
 
 }  // namespace

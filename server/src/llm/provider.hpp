@@ -33,7 +33,8 @@ struct GenerationRequest {
 
 // One step of a reply stream.
 struct StreamChunk {
-  std::string text;                 // reply text in this step (may be empty)
+  std::string_view text;            // reply text in this step (may be empty), valid until the
+                                    // stream's next call: it is not copied out of its buffer
   std::string finishReason;         // once the provider says why it stopped ("STOP", "SAFETY", …)
   std::optional<TokenUsage> usage;  // the latest usage the provider reported
   bool done = false;                // the stream ended normally; nothing follows

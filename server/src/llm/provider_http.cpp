@@ -47,26 +47,26 @@ SseGenerationStream::SseGenerationStream(std::unique_ptr<net::HttpStream> http,
 
 asio::awaitable<Result<StreamChunk>> SseGenerationStream::next() {
   for (;;) {
-    if (nextEvent_ < events_.size()) {
-      const SseEvent& ev = events_[nextEvent_++];
-      auto frame = decode_(ev.data);
-      if (!frame) co_return std::move(frame).error();
-      if (!frame->failure.empty()) {
-        spdlog::warn("{}: error frame mid-stream: {}", provider_, frame->failure);
+    if (const auto events = parser_.events(); nextEvent_ < events.size()) {
+      if (auto decoded = decode_(events[nextEvent_++].data, frame_); !decoded)
+        co_return std::move(decoded).error();
+      if (!frame_.failure.empty()) {
+        spdlog::warn("{}: error frame mid-stream: {}", provider_, frame_.failure);
         co_return Error::make(Errc::upstream_error, "the model provider failed during the reply");
       }
-      if (frame->end) {
+      if (frame_.end) {
         sawEnd_ = true;
         continue;  // the body ends next
       }
-      if (frame->usage) usage_ = frame->usage;
-      if (!frame->finishReason.empty()) finishReason_ = frame->finishReason;
+      if (frame_.usage) usage_ = frame_.usage;
+      if (!frame_.finishReason.empty()) finishReason_ = frame_.finishReason;
       StreamChunk chunk;
-      chunk.text = std::move(frame->text);
+      chunk.text = frame_.text;
       chunk.finishReason = finishReason_;
       chunk.usage = usage_;
       co_return chunk;
     }
+    // The bytes stay in the connection's read buffer: the parser takes them from there.
     auto bytes = co_await http_->read();
     if (!bytes) co_return std::move(bytes).error();
     if (bytes->empty()) {
@@ -80,10 +80,9 @@ asio::awaitable<Result<StreamChunk>> SseGenerationStream::next() {
       last.usage = usage_;
       co_return last;
     }
-    // Every event handed out: the vector is refilled in place (no allocation per read).
-    events_.clear();
+    // Every event handed out: the parser refills its events in place.
     nextEvent_ = 0;
-    if (auto fed = parser_.feed(*bytes, events_); !fed) co_return std::move(fed).error();
+    if (auto fed = parser_.feed(*bytes); !fed) co_return std::move(fed).error();
   }
 }
 

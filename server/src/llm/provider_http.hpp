@@ -23,7 +23,8 @@ boost::asio::awaitable<Result<std::unique_ptr<net::HttpStream>>> openProviderStr
     net::HttpClient& http, net::HttpRequest request, std::string_view provider,
     std::string (*describeError)(std::string_view));
 
-// One decoded frame, in the provider-neutral form.
+// One decoded frame, in the provider-neutral form. A stream decodes every frame into the same
+// one, so that its strings keep their capacity from frame to frame.
 struct DecodedFrame {
   std::string text;
   std::string finishReason;  // "" when the frame says nothing about it
@@ -31,7 +32,8 @@ struct DecodedFrame {
   bool end = false;     // the provider's explicit end of stream (OpenAI's [DONE])
   std::string failure;  // an error reported inside the stream (for the log); "" when none
 };
-using FrameDecoder = std::function<Result<DecodedFrame>(std::string_view data)>;
+// Decodes one event's data into `out`, setting every field.
+using FrameDecoder = std::function<Result<void>(std::string_view data, DecodedFrame& out)>;
 
 // A reply read as Server-Sent Events, each event's data decoded by `decode`. The stream ends
 // cleanly at the end of the body when the last event is complete and the provider said why it
@@ -48,8 +50,8 @@ class SseGenerationStream final : public GenerationStream {
   SseParser parser_;
   std::string provider_;
   FrameDecoder decode_;
-  std::vector<SseEvent> events_;  // parsed from the last bytes read
-  std::size_t nextEvent_ = 0;     // the first of them not handed out yet
+  std::size_t nextEvent_ = 0;  // the first of the parser's events() not handed out yet
+  DecodedFrame frame_;         // the last event's, reused
   std::string finishReason_;
   std::optional<TokenUsage> usage_;
   bool sawEnd_ = false;

@@ -1,10 +1,12 @@
 #include "llm/sse_parser.hpp"
 
 #include <cstring>
+#include <utility>
 
 namespace atelier::llm {
 
-Result<void> SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
+Result<void> SseParser::feed(std::string_view bytes) {
+  ready_ = 0;
   if (failed_) return Error::make(Errc::upstream_error, "the event stream is malformed");
   // Line by line rather than byte by byte: memchr finds the end of a line, and the bytes up
   // to it go in at once. The next CR is looked up once and reused (most streams have none).
@@ -36,16 +38,22 @@ Result<void> SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out)
     eventBytes_ += n;
     if (end == size) break;
     lastWasCr_ = base[end] == '\r';
-    processLine(out);
+    processLine();
     i = end + 1;
   }
   return {};
 }
 
-void SseParser::processLine(std::vector<SseEvent>& out) {
+void SseParser::processLine() {
   if (line_.empty()) {
-    if (dataSeen_) out.push_back(std::move(current_));
-    current_ = SseEvent{};
+    if (dataSeen_) {
+      // Swapped, not moved: the slot's old strings come back to current_ with their capacity.
+      if (ready_ == events_.size()) events_.emplace_back();
+      std::swap(events_[ready_++], current_);
+    }
+    current_.event.clear();
+    current_.data.clear();
+    current_.id.clear();
     hasFields_ = dataSeen_ = false;
     eventBytes_ = 0;
     return;
@@ -66,9 +74,9 @@ void SseParser::processLine(std::vector<SseEvent>& out) {
     current_.data.append(value);
     dataSeen_ = true;
   } else if (field == "event") {
-    current_.event = std::string(value);
+    current_.event.assign(value);
   } else if (field == "id") {
-    current_.id = std::string(value);
+    current_.id.assign(value);
   }
   line_.clear();
 }

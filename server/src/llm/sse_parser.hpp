@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,18 +26,23 @@ class SseParser {
  public:
   explicit SseParser(std::size_t maxEventBytes = 1 << 20) : max_(maxEventBytes) {}
 
-  // Appends the complete events found so far to `out`. After an error the parser stays
-  // failed.
-  Result<void> feed(std::string_view bytes, std::vector<SseEvent>& out);
+  // Parses the next bytes; the events they complete are then events(). After an error the
+  // parser stays failed.
+  Result<void> feed(std::string_view bytes);
+  // The events the last feed() completed, valid until the next feed(). Their strings are
+  // reused from feed to feed, so a steady stream of events allocates nothing.
+  std::span<const SseEvent> events() const noexcept { return {events_.data(), ready_}; }
   // True when bytes of an unfinished event are pending (a stream that ends here was cut).
   bool midEvent() const noexcept { return !line_.empty() || hasFields_; }
 
  private:
-  void processLine(std::vector<SseEvent>& out);
+  void processLine();
 
   std::size_t max_;
   std::string line_;
   SseEvent current_;
+  std::vector<SseEvent> events_;  // the first ready_ are the last feed's events
+  std::size_t ready_ = 0;
   bool hasFields_ = false;
   bool dataSeen_ = false;
   bool lastWasCr_ = false;

@@ -143,7 +143,7 @@ struct Http1Transfer::State {
   bool headDone = false;
   bool enrolled = false;
   HttpResponseHead head;
-  std::optional<std::string> first;  // read with the head, for the first read()
+  std::optional<std::size_t> first;  // bytes read with the head (in scratch), for the first read()
 };
 
 Error cancelledError() {
@@ -500,28 +500,28 @@ asio::awaitable<Result<HttpResponseHead>> Http1Transfer::head() {
   // caller commits to streaming (the provider's first-chunk timeout is a 504).
   auto first = co_await readSome();
   if (!first) co_return std::move(first).error();
-  s_->first = std::move(first).value();
+  s_->first = first->size();
   s_->headDone = true;
   co_return s_->head;
 }
 
-asio::awaitable<Result<std::string>> Http1Transfer::read() {
+asio::awaitable<Result<std::string_view>> Http1Transfer::read() {
   if (!s_->headDone) {
     auto h = co_await head();
     if (!h) co_return std::move(h).error();
   }
   if (s_->first) {
-    std::string first = std::move(*s_->first);
+    const std::size_t first = *s_->first;
     s_->first.reset();
-    if (!first.empty()) co_return first;
+    if (first > 0) co_return std::string_view(s_->scratch.data(), first);
   }
   co_return co_await readSome();
 }
 
-asio::awaitable<Result<std::string>> Http1Transfer::readSome() {
+asio::awaitable<Result<std::string_view>> Http1Transfer::readSome() {
   for (;;) {
     if (s_->error) co_return *s_->error;
-    if (finished_) co_return std::string();
+    if (finished_) co_return std::string_view();
     if (cancelled_) {
       s_->error = cancelledError();
       finish(false);
@@ -529,7 +529,7 @@ asio::awaitable<Result<std::string>> Http1Transfer::readSome() {
     }
     if (s_->parser->is_done()) {
       finish(s_->parser->keep_alive());
-      co_return std::string();
+      co_return std::string_view();
     }
     if (s_->scratch.size() != kReadSize) s_->scratch.resize(kReadSize);
     auto& body = s_->parser->get().body();
@@ -549,7 +549,7 @@ asio::awaitable<Result<std::string>> Http1Transfer::readSome() {
     }
     s_->lastActivity = SteadyClock::now();
     const std::size_t got = kReadSize - body.size;
-    if (got > 0) co_return std::string(s_->scratch.data(), got);
+    if (got > 0) co_return std::string_view(s_->scratch.data(), got);
   }
 }
 

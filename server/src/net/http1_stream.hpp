@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -107,13 +108,14 @@ class Http1Transfer : public std::enable_shared_from_this<Http1Transfer> {
   // Sends the request (on a kept connection if there is one) and reads the response's head,
   // and with it the first bytes of the body (or its end).
   boost::asio::awaitable<Result<HttpResponseHead>> head();
-  // The next body bytes; "" once the body is complete (the connection is then kept).
-  boost::asio::awaitable<Result<std::string>> read();
+  // The next body bytes, valid until the next call; "" once the body is complete (the
+  // connection is then kept).
+  boost::asio::awaitable<Result<std::string_view>> read();
   void cancel();  // thread-safe, idempotent
   bool cancelled() const noexcept { return cancelled_.load(); }
 
  private:
-  boost::asio::awaitable<Result<std::string>> readSome();  // "" at the end
+  boost::asio::awaitable<Result<std::string_view>> readSome();  // "" at the end
   boost::asio::awaitable<Result<void>> exchange();
   boost::asio::awaitable<Result<void>> connect();
   Error failure(const char* phase, const boost::system::error_code& ec);

@@ -583,7 +583,7 @@ asio::awaitable<Result<HttpResponseHead>> HttpStream::head() {
   co_return *head_;
 }
 
-asio::awaitable<Result<std::string>> HttpStream::read() {
+asio::awaitable<Result<std::string_view>> HttpStream::read() {
   if (h_) {
     co_return co_await h_->read();
   }
@@ -591,17 +591,18 @@ asio::awaitable<Result<std::string>> HttpStream::read() {
     auto h = co_await head();
     if (!h) co_return std::move(h).error();
   }
-  if (ended_) co_return std::string();
+  if (ended_) co_return std::string_view();
   if (t_->cancelled) co_return cancelledError();
   auto [ec, ev] = co_await t_->channel.async_receive(asio::as_tuple(asio::use_awaitable));
   resumeIfStalled();
   if (ec || t_->cancelled) co_return cancelledError();
   switch (ev.kind) {
     case detail::Event::Kind::data:
-      co_return std::move(ev.data);
+      data_ = std::move(ev.data);
+      co_return std::string_view(data_);
     case detail::Event::Kind::end:
       ended_ = true;
-      co_return std::string();
+      co_return std::string_view();
     case detail::Event::Kind::error:
       ended_ = true;
       co_return std::move(ev.error);

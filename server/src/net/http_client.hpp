@@ -92,8 +92,9 @@ class HttpStream {
 
   // Waits for the status line and headers.
   boost::asio::awaitable<Result<HttpResponseHead>> head();
-  // The next body bytes as they arrive; "" once the body is complete.
-  boost::asio::awaitable<Result<std::string>> read();
+  // The next body bytes as they arrive, valid until the next call on this stream (they are
+  // not copied out of the read buffer); "" once the body is complete.
+  boost::asio::awaitable<Result<std::string_view>> read();
   // Ends the transfer; a pending or later head()/read() fails with kCancelledMessage.
   // Thread-safe, idempotent.
   void cancel();
@@ -107,6 +108,7 @@ class HttpStream {
   std::shared_ptr<detail::Transfer> t_;       // through curl, or
   std::shared_ptr<detail::Http1Transfer> h_;  // over our own HTTP/1.1
   std::optional<HttpResponseHead> head_;
+  std::string data_;  // the bytes the last read() returned (through curl)
   bool ended_ = false;
 };
 

@@ -44,7 +44,7 @@ inline ProviderOutcome runToEnd(IoLoop& loop, llm::ModelProvider& provider,
               out.streamError = chunk.error();
               break;
             }
-            if (!chunk->text.empty()) out.pieces.push_back(chunk->text);
+            if (!chunk->text.empty()) out.pieces.emplace_back(chunk->text);
             out.text += chunk->text;
             out.finishReason = chunk->finishReason;
             out.usage = chunk->usage;
