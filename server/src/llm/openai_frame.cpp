@@ -12,23 +12,38 @@ namespace json = boost::json;
 
 namespace {
 
-std::string mapFinishReason(std::string_view r) {
-  if (r == "stop") return "STOP";
-  if (r == "length") return "MAX_TOKENS";
-  if (r == "content_filter") return "SAFETY";
-  std::string out(r);
-  for (char& c : out)
-    c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-  return out;
+// Into `out` (assigned: its capacity kept).
+void mapFinishReason(std::string_view r, std::string& out) {
+  if (r == "stop") {
+    out.assign("STOP");
+  } else if (r == "length") {
+    out.assign("MAX_TOKENS");
+  } else if (r == "content_filter") {
+    out.assign("SAFETY");
+  } else {
+    out.assign(r);
+    for (char& c : out)
+      c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  }
 }
 
 }  // namespace
 
 Result<OpenAiFrame> parseOpenAiFrame(std::string_view data) {
   OpenAiFrame f;
+  if (auto parsed = parseOpenAiFrame(data, f); !parsed) return std::move(parsed).error();
+  return f;
+}
+
+Result<void> parseOpenAiFrame(std::string_view data, OpenAiFrame& f) {
+  f.done = false;
+  f.text.clear();
+  f.finishReason.clear();
+  f.usage.reset();
+  f.error.reset();
   if (trim(data) == "[DONE]") {
     f.done = true;
-    return f;
+    return {};
   }
   boost::system::error_code ec;
   FrameJson doc;
@@ -46,7 +61,7 @@ Result<OpenAiFrame> parseOpenAiFrame(std::string_view data) {
         what.append(": ").append(c->as_string());
     }
     f.error = what;
-    return f;
+    return {};
   }
   if (const auto* choices = o.if_contains("choices"); choices && choices->is_array()) {
     for (const auto& ch : choices->as_array()) {
@@ -62,7 +77,7 @@ Result<OpenAiFrame> parseOpenAiFrame(std::string_view data) {
         }
       }
       if (const auto* fr = c.if_contains("finish_reason"); fr && fr->is_string())
-        f.finishReason = mapFinishReason(fr->as_string());
+        mapFinishReason(fr->as_string(), f.finishReason);
     }
   } else if (!o.contains("usage")) {
     return Error::make(Errc::upstream_error, "the model provider sent a frame that is no chunk");
@@ -76,7 +91,7 @@ Result<OpenAiFrame> parseOpenAiFrame(std::string_view data) {
     if (t.total == 0) t.total = t.prompt + t.completion;
     f.usage = t;
   }
-  return f;
+  return {};
 }
 
 std::string describeOpenAiError(std::string_view body) {

@@ -22,6 +22,10 @@ struct OpenAiFrame {
 
 // Errc::upstream_error for a frame that is not JSON or not a chunk.
 Result<OpenAiFrame> parseOpenAiFrame(std::string_view data);
+// The same into `f`, every field set and its strings assigned rather than replaced: a stream
+// that decodes every frame into one OpenAiFrame allocates nothing per frame. `f` is
+// unspecified after an error.
+Result<void> parseOpenAiFrame(std::string_view data, OpenAiFrame& f);
 // "type: message" of an error body, for the log ("" when it is not one).
 std::string describeOpenAiError(std::string_view body);
 // The URL requests go to: `{base}/chat/completions`, with /v1 added when base has no /v1.

@@ -18,15 +18,21 @@ namespace json = boost::json;
 
 namespace {
 
-Result<void> decodeOpenAi(std::string_view data, DecodedFrame& d) {
-  auto frame = parseOpenAiFrame(data);
-  if (!frame) return std::move(frame).error();
-  d.text = std::move(frame->text);
-  d.finishReason = std::move(frame->finishReason);
-  d.usage = frame->usage;
-  d.end = frame->done;
-  d.failure = frame->error.value_or("");
-  return {};
+// OpenAI's frames, decoded into one frame kept for the whole stream: its strings and the
+// decoded frame's are reused from chunk to chunk.
+FrameDecoder openAiDecoder() {
+  return [frame = std::make_shared<OpenAiFrame>()](std::string_view data,
+                                                   DecodedFrame& d) -> Result<void> {
+    OpenAiFrame& f = *frame;
+    if (auto parsed = parseOpenAiFrame(data, f); !parsed) return parsed;
+    std::swap(d.text, f.text);  // swapped, not moved: both keep their capacity
+    d.finishReason = f.finishReason;
+    d.usage = f.usage;
+    d.end = f.done;
+    d.failure.clear();
+    if (f.error) d.failure = *f.error;
+    return {};
+  };
 }
 
 }  // namespace
@@ -76,7 +82,7 @@ asio::awaitable<Result<std::unique_ptr<GenerationStream>>> OpenAiProvider::start
   auto stream = co_await openProviderStream(http_, std::move(req), "openai", describeOpenAiError);
   if (!stream) co_return std::move(stream).error();
   co_return std::unique_ptr<GenerationStream>(std::make_unique<SseGenerationStream>(
-      std::move(stream).value(), options_.maxFrameBytes, "openai", decodeOpenAi));
+      std::move(stream).value(), options_.maxFrameBytes, "openai", openAiDecoder()));
 }
 
 }  // namespace atelier::llm

@@ -1,7 +1,7 @@
 // What relaying one chunk of a reply costs in allocations, counted on the thread that relays
-// it: the provider's bytes read from the socket, parsed as Server-Sent Events, the Gemini
-// frame decoded, its text handed out, then stored in the reply's Generation and read back by
-// a subscriber. Once the stream is under way none of that may allocate per chunk (only the
+// it: the provider's bytes read from the socket, parsed as Server-Sent Events, the frame
+// decoded (Gemini's, OpenAI's), its text handed out, then stored in the reply's Generation and read
+// back by a subscriber. Once the stream is under way none of that may allocate per chunk (only the
 // Generation's buffers grow, doubling, as the reply gets longer).
 #include <gtest/gtest.h>
 
@@ -14,8 +14,10 @@
 #include "alloc/counting_new.hpp"
 #include "chat/generation.hpp"
 #include "llm/gemini_provider.hpp"
+#include "llm/openai_provider.hpp"
 #include "net/http_client.hpp"
 #include "support/fake_gemini.hpp"
+#include "support/fake_openai.hpp"
 #include "support/io_loop.hpp"
 
 namespace atelier {
@@ -36,28 +38,48 @@ struct Counts {
   std::optional<Error> error;
 };
 
-TEST(RelayAllocationTest, AChunkOnceTheStreamIsUnderWayAllocatesNothing) {
-  test::FakeGemini fake;
+enum class Provider { gemini, openai };
+
+class RelayAllocationTest : public ::testing::TestWithParam<Provider> {};
+
+TEST_P(RelayAllocationTest, AChunkOnceTheStreamIsUnderWayAllocatesNothing) {
+  const bool gemini = GetParam() == Provider::gemini;
+  std::unique_ptr<test::FakeModel> fake;
+  if (gemini) {
+    fake = std::make_unique<test::FakeGemini>();
+  } else {
+    fake = std::make_unique<test::FakeOpenAi>();
+  }
   // 16 bytes a chunk (too long for a string's inline buffer), 1 ms apart: a read a frame.
-  fake.script(test::GeminiScript::paced(kChunks, "sixteen bytes ok", 1ms));
+  fake->script(test::ModelScript::paced(kChunks, "sixteen bytes ok", 1ms));
   test::IoLoop loop(1);                // one thread: everything the relay does is counted on it
   net::HttpClientOptions httpOptions;  // as the server has it: our own HTTP/1.1, one thread each
   httpOptions.serialExecutors = true;
   httpOptions.ownHttp1 = true;
   net::HttpClient http(loop.executor(), httpOptions);
-  llm::GeminiOptions options;
-  options.baseUrl = fake.baseUrl();
-  options.apiKey = test::FakeGemini::kApiKey;
-  options.model = "gemini-test";
-  options.idleTimeout = 5s;
-  llm::GeminiProvider provider(std::move(options), http);
+  std::unique_ptr<llm::ModelProvider> provider;
+  if (gemini) {
+    llm::GeminiOptions o;
+    o.baseUrl = fake->baseUrl();
+    o.apiKey = test::FakeGemini::kApiKey;
+    o.model = "gemini-test";
+    o.idleTimeout = 5s;
+    provider = std::make_unique<llm::GeminiProvider>(std::move(o), http);
+  } else {
+    llm::OpenAiOptions o;
+    o.baseUrl = fake->baseUrl();
+    o.apiKey = test::FakeOpenAi::kApiKey;
+    o.model = "local-model";
+    o.idleTimeout = 5s;
+    provider = std::make_unique<llm::OpenAiProvider>(std::move(o), http);
+  }
   chat::Generation generation("generation", "chat", "user", "reply");
 
   const Counts counts = loop.run<Counts>([&]() -> asio::awaitable<Counts> {
     Counts c;
     llm::GenerationRequest request;
     request.contents = {{llm::Turn::Role::user, "Paint me a sunset", {}}};
-    auto started = co_await provider.start(std::move(request));
+    auto started = co_await provider->start(std::move(request));
     if (!started) {
       c.error = started.error();
       co_return c;
@@ -108,6 +130,12 @@ TEST(RelayAllocationTest, AChunkOnceTheStreamIsUnderWayAllocatesNothing) {
   // as the reply grows (from 40 to 180 frames: at most three times each), never once a chunk.
   EXPECT_LE(counts.generation, 6u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Providers, RelayAllocationTest,
+                         ::testing::Values(Provider::gemini, Provider::openai),
+                         [](const auto& info) {
+                           return info.param == Provider::gemini ? "Gemini" : "Openai";
+                         });
 
 }  // namespace
 }  // namespace atelier
