@@ -40,6 +40,17 @@ struct Counts {
 
 enum class Provider { gemini, openai };
 
+template <class P, class Options>
+std::unique_ptr<llm::ModelProvider> makeProvider(const std::string& baseUrl, const char* key,
+                                                 const char* model, net::HttpClient& http) {
+  Options o;
+  o.baseUrl = baseUrl;
+  o.apiKey = key;
+  o.model = model;
+  o.idleTimeout = 5s;
+  return std::make_unique<P>(std::move(o), http);
+}
+
 class RelayAllocationTest : public ::testing::TestWithParam<Provider> {};
 
 TEST_P(RelayAllocationTest, AChunkOnceTheStreamIsUnderWayAllocatesNothing) {
@@ -57,22 +68,11 @@ TEST_P(RelayAllocationTest, AChunkOnceTheStreamIsUnderWayAllocatesNothing) {
   httpOptions.serialExecutors = true;
   httpOptions.ownHttp1 = true;
   net::HttpClient http(loop.executor(), httpOptions);
-  std::unique_ptr<llm::ModelProvider> provider;
-  if (gemini) {
-    llm::GeminiOptions o;
-    o.baseUrl = fake->baseUrl();
-    o.apiKey = test::FakeGemini::kApiKey;
-    o.model = "gemini-test";
-    o.idleTimeout = 5s;
-    provider = std::make_unique<llm::GeminiProvider>(std::move(o), http);
-  } else {
-    llm::OpenAiOptions o;
-    o.baseUrl = fake->baseUrl();
-    o.apiKey = test::FakeOpenAi::kApiKey;
-    o.model = "local-model";
-    o.idleTimeout = 5s;
-    provider = std::make_unique<llm::OpenAiProvider>(std::move(o), http);
-  }
+  std::unique_ptr<llm::ModelProvider> provider =
+      gemini ? makeProvider<llm::GeminiProvider, llm::GeminiOptions>(
+                   fake->baseUrl(), test::FakeGemini::kApiKey, "gemini-test", http)
+             : makeProvider<llm::OpenAiProvider, llm::OpenAiOptions>(
+                   fake->baseUrl(), test::FakeOpenAi::kApiKey, "local-model", http);
   chat::Generation generation("generation", "chat", "user", "reply");
 
   const Counts counts = loop.run<Counts>([&]() -> asio::awaitable<Counts> {
