@@ -26,20 +26,12 @@ void Generation::wakeAll() {
   waiters_.clear();
 }
 
-void Generation::append(std::string_view frame) {
+void Generation::add(std::string_view frame, bool last) {
   std::lock_guard lock(mu_);
   if (closed_) return;
   frames_.append(frame);
   ends_.push_back(frames_.size());
-  wakeAll();
-}
-
-void Generation::close(std::string_view frame) {
-  std::lock_guard lock(mu_);
-  if (closed_) return;
-  frames_.append(frame);
-  ends_.push_back(frames_.size());
-  closed_ = true;
+  closed_ = last;
   wakeAll();
 }
 

@@ -34,9 +34,9 @@ class Generation {
   const std::string& assistantMessageId() const { return assistantMessageId_; }
 
   // Adds a complete SSE frame (writer side); it is copied.
-  void append(std::string_view frame);
+  void append(std::string_view frame) { add(frame, false); }
   // Adds the closing frame; nothing follows.
-  void close(std::string_view frame);
+  void close(std::string_view frame) { add(frame, true); }
   std::size_t frameCount() const;
 
   struct Progress {
@@ -56,6 +56,7 @@ class Generation {
   void onStop(std::function<void()> cancel);
 
  private:
+  void add(std::string_view frame, bool last);
   void wakeAll();  // REQUIRES: mu_ held
 
   std::string id_, chatId_, userId_, assistantMessageId_;

@@ -530,7 +530,7 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
     }
   };
   std::optional<Result<std::unique_ptr<llm::GenerationStream>>> called;
-  auto calledAt = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point calledAt;
   if (early && early->started) {
     calledAt = early->calledAt;
     while (!early->result) {
@@ -545,6 +545,7 @@ asio::awaitable<Result<std::shared_ptr<Generation>>> MessageEngine::send(
       }
     }
     llm::GenerationRequest gen = std::move(prepared->gen);
+    calledAt = std::chrono::steady_clock::now();  // (after the images: the call itself)
     called = co_await provider_->start(std::move(gen));
   }
   auto& stream = *called;
